@@ -1,0 +1,49 @@
+"""The daily partitions every asset shares, and what a day means for a plant.
+
+A partition key is a calendar day. For each plant it is that plant's local day, in the time zone
+plant/details gives it: the API reads startTime/endTime/clientDate in plant-local time.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import dagster as dg
+
+from pipelines.settings import Settings
+
+# end_offset=1: today is a partition too, so the intraday schedule can refresh it.
+daily_partitions = dg.DailyPartitionsDefinition(
+    start_date=Settings.from_env().start_date.isoformat(), end_offset=1
+)
+
+
+def days_of(context: dg.AssetExecutionContext) -> list[date]:
+    """The days of the partition time window: one for a single partition, several for a range."""
+    window = context.partition_time_window
+    first, last = window.start.date(), window.end.date()
+    return [first + timedelta(days=n) for n in range((last - first).days)]
+
+
+def plant_zone(time_zone: object, plant_id: str) -> ZoneInfo:
+    """The plant's time zone; a missing or unknown one is an error, never a silent UTC."""
+    try:
+        if not time_zone or not isinstance(time_zone, str):
+            raise ZoneInfoNotFoundError
+        return ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"plant {plant_id} has no usable time zone ({time_zone!r}) in plant/details; "
+            "its local day cannot be known. Set the plant's time zone in the SAJ portal."
+        ) from None
+
+
+def local_day_window(day: date) -> tuple[datetime, datetime]:
+    """startTime and endTime of a whole local day, as the API wants them (naive, plant-local)."""
+    return datetime.combine(day, time(0, 0, 0)), datetime.combine(day, time(23, 59, 59))
+
+
+def local_day_end_utc(day: date, zone: ZoneInfo) -> datetime:
+    """The instant a plant's local day ends."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(timezone.utc)
