@@ -329,8 +329,10 @@ class SajClient:
         try:
             r = self._session().get(url, params=dict(params), headers=dict(headers), timeout=self.timeout_s)
             content = r.content  # read the whole body inside the try: a cut connection raises here
-        except requests.exceptions.SSLError:
-            raise  # TLS problems are not transient: surface them (verification stays on)
+        except requests.exceptions.SSLError as exc:  # not transient; verification stays on
+            raise SajApiError(endpoint, stored_params, None, f"TLS error: {type(exc).__name__}",
+                              hint="the server's TLS certificate could not be verified: fix the CA bundle "
+                              "(REQUESTS_CA_BUNDLE) or SAJ_BASE_URL; verification is not turned off.") from None
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
                 requests.exceptions.ContentDecodingError) as exc:
             raise _Retry(f"{type(exc).__name__}: {redact_text(exc)}") from None
@@ -391,6 +393,9 @@ class SajClient:
             retry_after = None
             try:
                 resp, retry_after = self._send(endpoint, params, headers, stored, attempt)
+            except SajApiError:
+                self._count("failures")
+                raise
             except _Retry as r:
                 resp, cause = None, r.cause
                 log.debug("SAJ %s %s attempt %d failed: %s", endpoint, stored, attempt, cause)
@@ -417,6 +422,7 @@ class SajClient:
                     delay = self._rate_backoff(endpoint, rate_rejections)
                     if retry_after is not None:
                         delay = max(delay, min(self.backoff_max_s, retry_after))
+                    self.limiter.on_rejected(endpoint)
                     self.limiter.pause(endpoint, delay * 0.5)
                     self._count("retries")
                     time.sleep(delay)

@@ -144,6 +144,9 @@ class RateLimiter:
         self._shared_dir = Path(shared_dir) if shared_dir is not None else None
         self._namespace = namespace
         self._waited = 0.0
+        # Adaptive slow-down after "too frequent" answers (another client of the same app, or a
+        # server limit lower than documented): factor, time of the last decrease.
+        self._backoff: dict[str, tuple[float, float]] = {}
         if self._shared_dir is not None:
             self._shared_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
@@ -161,7 +164,39 @@ class RateLimiter:
     def rate(self, endpoint: str) -> float | None:
         """The pace actually used (calls per second)."""
         lim = self.limit(endpoint)
-        return None if lim is None else lim * self.safety
+        return None if lim is None else lim * self.safety * self.factor(endpoint)
+
+    # After a rejection the pace drops to DECREASE x its current value (at most once per
+    # DECREASE_EVERY_S, so one burst of rejections counts once) and climbs back to the full pace
+    # at RECOVER_PER_S of the limit per second.
+    DECREASE = 0.7
+    DECREASE_EVERY_S = 1.0
+    RECOVER_PER_S = 0.2
+    MIN_FACTOR = 0.1
+
+    def factor(self, endpoint: str, now: float | None = None) -> float:
+        state = self._backoff.get(endpoint)
+        if state is None:
+            return 1.0
+        f0, t0 = state
+        now = time.monotonic() if now is None else now
+        f = min(1.0, f0 + (now - t0) * self.RECOVER_PER_S)
+        if f >= 1.0:
+            self._backoff.pop(endpoint, None)
+        return f
+
+    def on_rejected(self, endpoint: str) -> None:
+        """The server said "too frequent": slow this endpoint down for a while."""
+        if not self.enabled or self.limit(endpoint) is None:
+            return
+        with self._lock:
+            now = time.monotonic()
+            state = self._backoff.get(endpoint)
+            if state is not None and now - state[1] < self.DECREASE_EVERY_S:
+                return
+            f = max(self.MIN_FACTOR, self.factor(endpoint, now) * self.DECREASE)
+            self._backoff[endpoint] = (f, now)
+        log.info("rate limit hit on %s: pacing at %.0f%% of the limit for a while", endpoint, f * 100)
 
     def _slots_for(self, endpoint: str) -> _Slots | _SharedSlots:
         slots = self._slots.get(endpoint)

@@ -250,3 +250,15 @@ def test_fan_out_keeps_order_and_failures(tmp_path):
         else:
             assert r == i * i
     assert c.fan_out(fn, []) == []
+
+
+def test_limiter_slows_down_after_rejection_and_recovers():
+    rl = RateLimiter()
+    assert rl.rate("device/uploadData") == pytest.approx(47.5)
+    rl.on_rejected("device/uploadData")
+    rl.on_rejected("device/uploadData")  # same burst: counted once
+    assert rl.rate("device/uploadData") == pytest.approx(47.5 * 0.7, rel=0.02)
+    assert rl.rate("plant/details") == pytest.approx(4.75)
+    now = time.monotonic()
+    assert rl.factor("device/uploadData", now + 1.0) == pytest.approx(0.9, abs=0.02)
+    assert rl.factor("device/uploadData", now + 2.0) == 1.0
