@@ -1,0 +1,137 @@
+"""Running the model SQL files: inputs as temporary tables, one transaction per file, metadata back.
+
+The SQL lives in `sql/staging/*.sql` and `sql/marts/*.sql`. Values reach it only as bound parameters
+(`$day`, `$days`, ...) and inputs only as temporary tables loaded from lake files whose paths are built by
+`pipelines.lake` (never from text the API sent), so nothing from a response is ever part of SQL text.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pyarrow as pa
+
+from pipelines import lake
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+MACROS = "staging/_macros.sql"
+
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_TABLE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def sql_statements(relpath: str) -> list[str]:
+    """The statements of a SQL file (split on `;` at the end of a line; comments stripped)."""
+    path = (SQL_DIR / relpath).resolve()
+    if SQL_DIR not in path.parents:
+        raise ValueError(f"not a model SQL file: {relpath!r}")
+    lines = [line for line in path.read_text().splitlines() if not line.lstrip().startswith("--")]
+    statements = re.split(r";\s*$", "\n".join(lines), flags=re.MULTILINE)
+    return [s.strip() for s in statements if s.strip()]
+
+
+def _bind(statement: str, params: Mapping[str, object]) -> dict[str, object]:
+    names = set(_PARAM.findall(statement))
+    missing = names - params.keys()
+    if missing:
+        raise KeyError(f"SQL parameter(s) not given: {sorted(missing)}")
+    return {name: params[name] for name in names}
+
+
+def execute_statements(conn: duckdb.DuckDBPyConnection, statements: Iterable[str], params: Mapping[str, object]):
+    for statement in statements:
+        conn.execute(statement, _bind(statement, params)).fetchall()
+
+
+def run_sql_file(
+    conn: duckdb.DuckDBPyConnection, relpath: str, params: Mapping[str, object] | None = None
+) -> dict[str, object]:
+    """Run every statement of a SQL file inside one transaction (all or nothing).
+
+    Returns metadata: the file and the seconds it took.
+    """
+    params = dict(params or {})
+    started = time.monotonic()
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        execute_statements(conn, sql_statements(relpath), params)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return {"sql": relpath, "seconds": round(time.monotonic() - started, 3)}
+
+
+def query_arrow(conn: duckdb.DuckDBPyConnection, relpath: str, params: Mapping[str, object] | None = None) -> pa.Table:
+    """The result of a SQL file whose last statement is a query, as an Arrow table."""
+    statements = sql_statements(relpath)
+    params = dict(params or {})
+    execute_statements(conn, statements[:-1], params)
+    return conn.sql(statements[-1], params=_bind(statements[-1], params)).to_arrow_table()
+
+
+def prepare(conn: duckdb.DuckDBPyConnection) -> None:
+    """Session settings and the shared macros every model SQL may use."""
+    conn.execute("SET TimeZone = 'UTC'")
+    execute_statements(conn, sql_statements(MACROS), {})
+
+
+def load_table(
+    conn: duckdb.DuckDBPyConnection, name: str, paths: Sequence[Path], empty: pa.Schema | pa.Table
+) -> int:
+    """(Re)create the temporary table `name` from Parquet files; from `empty` (a schema) if there is none."""
+    if not _TABLE.fullmatch(name):
+        raise ValueError(f"not a table name: {name!r}")
+    conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
+    if paths:
+        conn.execute(
+            f"CREATE TEMP TABLE {name} AS SELECT * FROM read_parquet($paths, union_by_name = true)",
+            {"paths": [str(p) for p in paths]},
+        )
+    else:
+        schema = empty.schema if isinstance(empty, pa.Table) else empty
+        conn.register("_empty_input", schema.empty_table())
+        try:
+            conn.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM _empty_input")
+        finally:
+            conn.unregister("_empty_input")
+    return conn.execute(f"SELECT count(*) FROM temp.{name}").fetchone()[0]
+
+
+def existing_paths(root: Path, layer: str, asset: str, days: Iterable[date]) -> list[Path]:
+    return [p for p in (lake.partition_path(root, layer, asset, d) for d in days) if p.exists()]
+
+
+def latest_path_at_or_before(root: Path, layer: str, asset: str, day: date, lookback_days: int = 31) -> Path | None:
+    """The file of `day`, or else of the latest earlier day within `lookback_days` (for slow-moving data)."""
+    for n in range(lookback_days + 1):
+        path = lake.partition_path(root, layer, asset, day - timedelta(days=n))
+        if path.exists():
+            return path
+    return None
+
+
+def table_schema(conn: duckdb.DuckDBPyConnection, table: str) -> dg.TableSchema:
+    rows = conn.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_name = $t AND table_schema = 'main' ORDER BY ordinal_position",
+        {"t": table},
+    ).fetchall()
+    return dg.TableSchema(columns=[dg.TableColumn(name=n, type=t) for n, t in rows])
+
+
+def arrow_schema_metadata(table: pa.Table) -> dg.TableSchema:
+    return dg.TableSchema(columns=[dg.TableColumn(name=f.name, type=str(f.type)) for f in table.schema])
+
+
+def count_rows(conn: duckdb.DuckDBPyConnection, table: str, where: str = "", params: Mapping[str, object] | None = None) -> int:
+    if not _TABLE.fullmatch(table):
+        raise ValueError(f"not a table name: {table!r}")
+    sql = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
+    return conn.execute(sql, dict(params or {})).fetchone()[0]

@@ -1,0 +1,55 @@
+-- alarm_history: one row per alarm occurrence across all days, keyed by the API's alarmID. An alarm seen
+-- open on one day and closed on a later day is one row: the latest observation wins (re-running an older day
+-- never overwrites what a later day saw), and other days' history is never deleted.
+-- Input: stg_alarms. Parameter: $days.
+CREATE TABLE IF NOT EXISTS alarm_history (
+    alarm_id          VARCHAR,
+    device_sn         VARCHAR,
+    plant_id          VARCHAR,
+    alarm_code        INTEGER,
+    alarm_name        VARCHAR,
+    alarm_level       INTEGER,
+    alarm_level_name  VARCHAR,
+    started_at        TIMESTAMPTZ,
+    ended_at          TIMESTAMPTZ,
+    status            VARCHAR,
+    duration_minutes  INTEGER,
+    first_seen_day    DATE,
+    last_seen_day     DATE,
+    observed_at       TIMESTAMPTZ
+);
+
+CREATE OR REPLACE TEMP TABLE _alarms_new AS
+WITH latest AS (
+    SELECT * FROM stg_alarms
+    WHERE list_contains($days, day)
+    QUALIFY row_number() OVER (PARTITION BY alarm_id ORDER BY observed_at DESC, day DESC) = 1
+),
+seen AS (
+    SELECT alarm_id, min(day) AS first_seen_day, any_value(alarm_code) AS any_code
+    FROM stg_alarms WHERE list_contains($days, day) GROUP BY alarm_id
+)
+SELECT l.alarm_id, l.device_sn, l.plant_id,
+       coalesce(l.alarm_code, s.any_code, h.alarm_code)                      AS alarm_code,
+       l.alarm_name, l.alarm_level, l.alarm_level_name, l.started_at, l.ended_at, l.status,
+       l.duration_minutes,
+       least(s.first_seen_day, h.first_seen_day)                            AS first_seen_day,
+       l.day                                                                AS last_seen_day,
+       l.observed_at,
+       h.alarm_id IS NULL OR h.observed_at <= l.observed_at                 AS wins
+FROM latest AS l
+JOIN seen AS s ON s.alarm_id = l.alarm_id
+LEFT JOIN alarm_history AS h ON h.alarm_id = l.alarm_id;
+
+-- An older observation being re-run still contributes what it knows (first seen day, code).
+UPDATE alarm_history AS h
+SET first_seen_day = n.first_seen_day, alarm_code = coalesce(h.alarm_code, n.alarm_code)
+FROM _alarms_new AS n
+WHERE h.alarm_id = n.alarm_id AND NOT n.wins;
+
+DELETE FROM alarm_history WHERE alarm_id IN (SELECT alarm_id FROM _alarms_new WHERE wins);
+
+INSERT INTO alarm_history BY NAME
+SELECT * EXCLUDE (wins) FROM _alarms_new WHERE wins ORDER BY alarm_id;
+
+DROP TABLE temp._alarms_new;

@@ -1,0 +1,28 @@
+-- device_samples: one row per device and 5-minute sample (powers W, SOC %), keyed by (device_sn, ts_utc).
+-- Input: stg_device_samples. Parameter: $days.
+CREATE TABLE IF NOT EXISTS device_samples (
+    device_sn            VARCHAR,
+    plant_id             VARCHAR,
+    day                  DATE,
+    ts_local             TIMESTAMP,
+    ts_utc               TIMESTAMPTZ,
+    device_type          INTEGER,
+    pv_w                 DOUBLE,
+    load_w               DOUBLE,
+    grid_import_w        DOUBLE,
+    grid_export_w        DOUBLE,
+    battery_charge_w     DOUBLE,
+    battery_discharge_w  DOUBLE,
+    battery_soc_pct      DOUBLE,
+    self_use_w           DOUBLE,
+    today_energy_kwh     DOUBLE
+);
+
+DELETE FROM device_samples WHERE list_contains($days, day);
+
+INSERT INTO device_samples BY NAME
+SELECT device_sn, plant_id, day, ts_local, ts_utc, device_type, pv_w, load_w, grid_import_w, grid_export_w,
+       battery_charge_w, battery_discharge_w, battery_soc_pct, self_use_w, today_energy_kwh
+FROM stg_device_samples
+WHERE list_contains($days, day)
+ORDER BY plant_id, device_sn, ts_utc;

@@ -1,0 +1,104 @@
+-- plant_energy_hourly: per plant and local hour (keyed by hour_utc), kWh.
+--
+-- source = 'load_monitor' where the plant's load monitor (device/secData) sent samples that day: PV, load,
+--   grid buy and sell from it; battery charge/discharge from the plant's storage inverter(s).
+-- source = 'devices' otherwise: from the inverters. PV: in an AC-coupled plant the deviceType-2 inverter
+--   reports, through its PV meter, the PV of the grid-tied inverter beside it, so the plant's PV is taken from
+--   the type-2 device alone (in an hour where it sent samples); else the sum of the inverters' PV. Load and
+--   grid come from storage inverters (types 1 and 2); a plant with only grid-tied inverters knows only its
+--   PV: load and grid are NULL (unknown), and its battery terms 0 (it has none).
+-- self_consumed = pv - grid_export.
+-- Inputs: device_samples (warehouse), stg_load_monitor_samples (temp). Parameter: $days.
+CREATE TABLE IF NOT EXISTS plant_energy_hourly (
+    plant_id               VARCHAR,
+    day                    DATE,
+    hour_local             TIMESTAMP,
+    hour_utc               TIMESTAMPTZ,
+    pv_kwh                 DOUBLE,
+    load_kwh               DOUBLE,
+    grid_import_kwh        DOUBLE,
+    grid_export_kwh        DOUBLE,
+    battery_charge_kwh     DOUBLE,
+    battery_discharge_kwh  DOUBLE,
+    self_consumed_kwh      DOUBLE,
+    source                 VARCHAR,
+    samples                INTEGER
+);
+
+DELETE FROM plant_energy_hourly WHERE list_contains($days, day);
+
+INSERT INTO plant_energy_hourly BY NAME
+WITH dev AS (
+    SELECT plant_id, day, device_sn, device_type, ts_utc,
+           date_trunc('hour', ts_local)                       AS hour_local,
+           ts_utc - (ts_local - date_trunc('hour', ts_local)) AS hour_utc,
+           kwh_5min(pv_w) AS pv, kwh_5min(load_w) AS load, kwh_5min(grid_import_w) AS buy,
+           kwh_5min(grid_export_w) AS sell, kwh_5min(battery_charge_w) AS chg,
+           kwh_5min(battery_discharge_w) AS dis
+    FROM device_samples
+    WHERE list_contains($days, day)
+),
+plant_kind AS (
+    SELECT plant_id, day, bool_or(device_type IN (1, 2)) AS has_storage
+    FROM dev GROUP BY plant_id, day
+),
+dev_hourly AS (
+    SELECT
+        d.plant_id, d.day, d.hour_utc,
+        min(d.hour_local) AS hour_local,
+        CASE WHEN count(*) FILTER (WHERE d.device_type = 2) > 0
+             THEN sum(d.pv) FILTER (WHERE d.device_type = 2)
+             ELSE sum(d.pv) END                                     AS pv_kwh,
+        sum(d.load) FILTER (WHERE d.device_type IN (1, 2))          AS load_kwh,
+        sum(d.buy)  FILTER (WHERE d.device_type IN (1, 2))          AS grid_import_kwh,
+        sum(d.sell) FILTER (WHERE d.device_type IN (1, 2))          AS grid_export_kwh,
+        CASE WHEN any_value(k.has_storage)
+             THEN sum(d.chg) FILTER (WHERE d.device_type IN (1, 2)) ELSE 0 END AS battery_charge_kwh,
+        CASE WHEN any_value(k.has_storage)
+             THEN sum(d.dis) FILTER (WHERE d.device_type IN (1, 2)) ELSE 0 END AS battery_discharge_kwh,
+        count(DISTINCT d.ts_utc)                                    AS samples,
+        any_value(k.has_storage)                                    AS has_storage
+    FROM dev AS d
+    JOIN plant_kind AS k ON k.plant_id = d.plant_id AND k.day = d.day
+    GROUP BY d.plant_id, d.day, d.hour_utc
+),
+mon_hourly AS (
+    SELECT
+        plant_id, day,
+        ts_utc - (ts_local - date_trunc('hour', ts_local)) AS hour_utc,
+        min(date_trunc('hour', ts_local))                  AS hour_local,
+        sum(kwh_5min(pv_w))                                AS pv_kwh,
+        sum(kwh_5min(load_w))                              AS load_kwh,
+        sum(kwh_5min(grid_import_w))                       AS grid_import_kwh,
+        sum(kwh_5min(grid_export_w))                       AS grid_export_kwh,
+        count(DISTINCT ts_utc)                             AS samples
+    FROM stg_load_monitor_samples
+    WHERE list_contains($days, day)
+    GROUP BY plant_id, day, hour_utc
+),
+mon_days AS (SELECT DISTINCT plant_id, day FROM mon_hourly),
+from_monitor AS (
+    SELECT
+        m.plant_id, m.day, m.hour_local, m.hour_utc,
+        m.pv_kwh, m.load_kwh, m.grid_import_kwh, m.grid_export_kwh,
+        CASE WHEN k.has_storage IS NULL OR NOT k.has_storage THEN 0.0 ELSE h.battery_charge_kwh END    AS battery_charge_kwh,
+        CASE WHEN k.has_storage IS NULL OR NOT k.has_storage THEN 0.0 ELSE h.battery_discharge_kwh END AS battery_discharge_kwh,
+        'load_monitor' AS source,
+        m.samples
+    FROM mon_hourly AS m
+    LEFT JOIN plant_kind AS k ON k.plant_id = m.plant_id AND k.day = m.day
+    LEFT JOIN dev_hourly AS h ON h.plant_id = m.plant_id AND h.day = m.day AND h.hour_utc = m.hour_utc
+),
+from_devices AS (
+    SELECT
+        h.plant_id, h.day, h.hour_local, h.hour_utc,
+        h.pv_kwh, h.load_kwh, h.grid_import_kwh, h.grid_export_kwh,
+        h.battery_charge_kwh, h.battery_discharge_kwh,
+        'devices' AS source,
+        h.samples
+    FROM dev_hourly AS h
+    WHERE NOT EXISTS (SELECT 1 FROM mon_days AS md WHERE md.plant_id = h.plant_id AND md.day = h.day)
+)
+SELECT *, pv_kwh - grid_export_kwh AS self_consumed_kwh
+FROM (SELECT * FROM from_monitor UNION ALL BY NAME SELECT * FROM from_devices)
+ORDER BY plant_id, hour_utc;

@@ -1,0 +1,41 @@
+-- self_consumption_daily: per plant and local day, the sums of plant_energy_hourly (kWh) and the rates:
+--   self_consumed         = pv - grid_export
+--   self_consumption_rate = self_consumed / pv
+--   self_sufficiency_rate = (load - grid_import) / load
+-- NULL where the denominator is zero or unknown. Input: plant_energy_hourly. Parameter: $days.
+CREATE TABLE IF NOT EXISTS self_consumption_daily (
+    plant_id               VARCHAR,
+    day                    DATE,
+    pv_kwh                 DOUBLE,
+    load_kwh               DOUBLE,
+    grid_import_kwh        DOUBLE,
+    grid_export_kwh        DOUBLE,
+    battery_charge_kwh     DOUBLE,
+    battery_discharge_kwh  DOUBLE,
+    self_consumed_kwh      DOUBLE,
+    self_consumption_rate  DOUBLE,
+    self_sufficiency_rate  DOUBLE,
+    hours                  INTEGER,
+    samples                INTEGER,
+    source                 VARCHAR
+);
+
+DELETE FROM self_consumption_daily WHERE list_contains($days, day);
+
+INSERT INTO self_consumption_daily BY NAME
+WITH sums AS (
+    SELECT plant_id, day,
+           sum(pv_kwh) AS pv_kwh, sum(load_kwh) AS load_kwh,
+           sum(grid_import_kwh) AS grid_import_kwh, sum(grid_export_kwh) AS grid_export_kwh,
+           sum(battery_charge_kwh) AS battery_charge_kwh, sum(battery_discharge_kwh) AS battery_discharge_kwh,
+           count(*) AS hours, sum(samples) AS samples, string_agg(DISTINCT source, ',') AS source
+    FROM plant_energy_hourly
+    WHERE list_contains($days, day)
+    GROUP BY plant_id, day
+)
+SELECT *,
+       pv_kwh - grid_export_kwh                                                   AS self_consumed_kwh,
+       CASE WHEN pv_kwh > 0 THEN (pv_kwh - grid_export_kwh) / pv_kwh END           AS self_consumption_rate,
+       CASE WHEN load_kwh > 0 THEN (load_kwh - grid_import_kwh) / load_kwh END     AS self_sufficiency_rate
+FROM sums
+ORDER BY plant_id, day;

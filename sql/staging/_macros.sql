@@ -1,0 +1,33 @@
+-- Shared macros for the model SQL (temporary: they live in the session, never in the warehouse file).
+
+-- A number the API may send as a number, a string, "" or null.
+CREATE OR REPLACE TEMP MACRO num(txt) AS TRY_CAST(NULLIF(trim(CAST(txt AS VARCHAR)), '') AS DOUBLE);
+
+-- A plant-local wall-clock stamp "yyyy-MM-dd HH:mm:ss".
+CREATE OR REPLACE TEMP MACRO local_ts(txt) AS TRY_STRPTIME(trim(CAST(txt AS VARCHAR)), '%Y-%m-%d %H:%M:%S');
+
+-- An ISO-8601 UTC stamp as the alarm endpoints send it ("2025-09-02T03:40:00Z", "2025-08-27T03:40Z").
+CREATE OR REPLACE TEMP MACRO utc_ts(txt) AS timezone('UTC', coalesce(
+    TRY_STRPTIME(trim(CAST(txt AS VARCHAR)), '%Y-%m-%dT%H:%M:%SZ'),
+    TRY_STRPTIME(trim(CAST(txt AS VARCHAR)), '%Y-%m-%dT%H:%MZ'),
+    TRY_STRPTIME(trim(CAST(txt AS VARCHAR)), '%Y-%m-%dT%H:%M:%S.%fZ'),
+    TRY_STRPTIME(trim(CAST(txt AS VARCHAR)), '%Y-%m-%d %H:%M:%S')));
+
+-- The offset from UTC of zone `tz` at an instant.
+CREATE OR REPLACE TEMP MACRO utc_offset(tz, instant) AS timezone(tz, instant) - timezone('UTC', instant);
+
+-- Every instant whose wall-clock time in `tz` is `ts_local`, earliest first: one normally, two in the
+-- hour that repeats when daylight-saving time ends, none in the hour skipped when it starts.
+CREATE OR REPLACE TEMP MACRO utc_candidates(tz, ts_local) AS list_sort(list_distinct(list_filter(
+    [timezone('UTC', ts_local - utc_offset(tz, timezone(tz, ts_local) - INTERVAL 3 HOUR)),
+     timezone('UTC', ts_local - utc_offset(tz, timezone(tz, ts_local) + INTERVAL 3 HOUR))],
+    lambda c: timezone(tz, c) = ts_local)));
+
+-- The instant of a local stamp: `second` picks the later one of a repeated stamp.
+CREATE OR REPLACE TEMP MACRO local_to_utc(tz, ts_local, second) AS CASE
+    WHEN len(utc_candidates(tz, ts_local)) = 0 THEN timezone(tz, ts_local)
+    WHEN second THEN utc_candidates(tz, ts_local)[-1]
+    ELSE utc_candidates(tz, ts_local)[1] END;
+
+-- The energy in kWh of a power in W held for the nominal 5-minute interval of a sample.
+CREATE OR REPLACE TEMP MACRO kwh_5min(w) AS w * 5.0 / 60.0 / 1000.0;

@@ -1,0 +1,68 @@
+-- One row per plant, load monitor and 5-minute sample from device/secData timeUnit 0 (W), with its UTC instant.
+-- Plants without a load monitor answer code 10021 and give no rows. Inputs: raw_sec_data, stg_plants. Parameter: $day.
+WITH responses AS (
+    SELECT
+        coalesce(r.plant_id, r.request_params::JSON ->> 'plantId')         AS plant_id,
+        r.fetched_at,
+        CAST(r.body::JSON -> '$.data.dataList' AS JSON[])                  AS modules
+    FROM raw_sec_data AS r
+    WHERE r.endpoint = 'device/secData'
+      AND r.http_status = 200
+      AND r.api_code IN (0, 200)
+      AND json_valid(r.body)
+      AND coalesce(r.request_params::JSON ->> 'timeUnit', '0') = '0'
+      AND json_type(r.body::JSON, '$.data.dataList') = 'ARRAY'
+),
+modules AS (
+    SELECT plant_id, fetched_at, unnest(modules) AS m, generate_subscripts(modules, 1) AS module_index
+    FROM responses
+),
+module_points AS (
+    SELECT plant_id, fetched_at, module_index,
+           row_number() OVER (ORDER BY fetched_at, plant_id, module_index) AS response_id,
+           NULLIF(m ->> 'moduleSn', '') AS module_sn,
+           CAST(CASE WHEN json_type(m, '$.data') = 'ARRAY' THEN m -> 'data' ELSE '[]' END AS JSON[]) AS points
+    FROM modules
+),
+points AS (
+    SELECT plant_id, fetched_at, response_id, module_sn,
+           unnest(points) AS p, generate_subscripts(points, 1) AS seq
+    FROM module_points
+),
+typed AS (
+    SELECT pt.plant_id, pt.module_sn, pt.fetched_at, pt.response_id, pt.seq, pl.time_zone,
+           local_ts(p ->> 'dataTime')  AS ts_local,
+           num(p ->> 'pvPower')        AS pv_w,
+           num(p ->> 'loadPower')      AS load_w,
+           num(p ->> 'selfUsePower')   AS self_use_w,
+           num(p ->> 'buyPower')       AS grid_import_w,
+           num(p ->> 'sellPower')      AS grid_export_w
+    FROM points AS pt
+    JOIN stg_plants AS pl ON pl.plant_id = pt.plant_id
+),
+ordered AS (
+    SELECT *,
+        len(utc_candidates(time_zone, ts_local)) = 2 AS ambiguous,
+        lag(ts_local) OVER (PARTITION BY response_id ORDER BY seq) AS prev_local
+    FROM typed
+    WHERE ts_local IS NOT NULL AND time_zone IS NOT NULL
+),
+folded AS (
+    SELECT *, min(CASE WHEN ambiguous AND ts_local < prev_local THEN seq END)
+                  OVER (PARTITION BY response_id) AS rewind_seq
+    FROM ordered
+)
+SELECT
+    CAST($day AS DATE) AS day,
+    plant_id, module_sn, ts_local,
+    local_to_utc(time_zone, ts_local, coalesce(seq >= rewind_seq, false)) AS ts_utc,
+    seq AS sample_index,
+    pv_w, load_w, self_use_w, grid_import_w, grid_export_w,
+    time_zone, fetched_at
+FROM folded
+WHERE CAST(ts_local AS DATE) = CAST($day AS DATE)
+QUALIFY row_number() OVER (
+    PARTITION BY plant_id, module_sn,
+                 local_to_utc(time_zone, ts_local, coalesce(seq >= rewind_seq, false))
+    ORDER BY fetched_at DESC, seq) = 1
+ORDER BY plant_id, module_sn, ts_utc;
