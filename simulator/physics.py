@@ -1,0 +1,344 @@
+"""Physics of the simulated fleet: PV, household load, battery and grid on a 5-minute grid.
+
+Everything is laid out per plant-local day: a day is padded to ``SLOTS`` (300) five-minute slots, of which
+the first 276, 288 or 300 are real (spring-forward, normal, fall-back day). Days are grouped in blocks of
+``BLOCK_DAYS``; the random inputs of a block are drawn from a generator seeded by (fleet seed, plant, block),
+so any day can be recomputed alone and comes out bit-identical to the bulk pass, whatever the request order.
+
+The battery is sequential: the bulk pass walks the days in order (vectorised over plants) and remembers the
+stored energy at the start of every day, so a single day can later be replayed from that state.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+STEP_S = 300
+SLOTS = 300  # 25 h of 5-minute slots: room for the longest (fall-back) day
+BLOCK_DAYS = 32
+DT_H = STEP_S / 3600.0
+ETA_C = 0.96  # charge efficiency
+ETA_D = 0.96  # discharge efficiency
+SOC_MIN = 0.10
+SOC_MAX = 1.00
+
+# Climates: weather state distributions (clear, partly cloudy, overcast) at the local summer and winter
+# solstice, persistence of the day-to-day Markov chain, temperature, and seasonal load.
+CLIMATES = {
+    "temperate": dict(pi_summer=(0.30, 0.45, 0.25), pi_winter=(0.06, 0.30, 0.64), persist=0.55,
+                      t_mean=10.0, t_amp=9.0, load_season=0.22, haze=1.0, night_ac=0.0),
+    "subtropical": dict(pi_summer=(0.42, 0.36, 0.22), pi_winter=(0.52, 0.32, 0.16), persist=0.5,
+                        t_mean=18.0, t_amp=5.0, load_season=0.10, haze=0.97, night_ac=0.05),
+    "tropical": dict(pi_summer=(0.14, 0.61, 0.25), pi_winter=(0.14, 0.61, 0.25), persist=0.45,
+                     t_mean=28.0, t_amp=0.5, load_season=0.0, haze=0.90, night_ac=0.30),
+    "humid_subtropical": dict(pi_summer=(0.22, 0.50, 0.28), pi_winter=(0.30, 0.36, 0.34), persist=0.55,
+                              t_mean=22.0, t_amp=7.0, load_season=-0.12, haze=0.88, night_ac=0.15),
+}
+STATE_KC = {  # daily mean clear-sky index range and intra-day variability per weather state
+    0: (0.90, 1.00, 0.03),
+    1: (0.45, 0.80, 0.22),
+    2: (0.12, 0.38, 0.07),
+}
+
+
+@dataclass
+class PlantPhysics:
+    """Parameters of one plant's physical model (internal)."""
+
+    index: int
+    tz: str
+    lat: float
+    lon: float
+    tilt_deg: float
+    azimuth_deg: float  # panel azimuth, degrees clockwise from north
+    kwp: float
+    ac_max_w: float
+    annual_kwh: float
+    climate: str
+    battery_wh: float  # 0 = no battery
+    battery_pmax_w: float
+    pv_fractions: tuple  # fractions of PV per PV-producing inverter (sum 1)
+
+
+class TzCalendar:
+    """Local-day layout of one time zone from the commissioning date: the UTC start of every local day."""
+
+    def __init__(self, tz: str, start: date):
+        self.tz = tz
+        self.zone = ZoneInfo(tz)
+        self.start = start
+        self._starts: list[int] = []  # utc epoch seconds of local midnight of day i
+        self._extend(400)
+
+    def _extend(self, n: int):
+        i = len(self._starts)
+        while len(self._starts) < n:
+            d = self.start + timedelta(days=i)
+            dt = datetime(d.year, d.month, d.day, tzinfo=self.zone)
+            self._starts.append(int(dt.timestamp()))
+            i += 1
+
+    def day_start(self, i: int) -> int:
+        if i + 1 >= len(self._starts):
+            self._extend(i + 400)
+        return self._starts[i]
+
+    def day_len(self, i: int) -> int:
+        """Number of 5-minute slots of local day i (276, 288 or 300)."""
+        return (self.day_start(i + 1) - self.day_start(i)) // STEP_S
+
+    def day_of_utc(self, ts: float) -> int:
+        """Local day index containing the UTC instant ts (seconds)."""
+        self.day_start(int((ts - self._starts[0]) // 86400) + 2)
+        return int(np.searchsorted(np.asarray(self._starts), ts, side="right")) - 1
+
+    def block_times(self, block: int):
+        """UTC seconds (BLOCK_DAYS, SLOTS), validity mask, local hour of day, local day-of-year."""
+        cache = getattr(self, "_bt", None)
+        if cache is None:
+            cache = self._bt = {}
+        if block in cache:
+            return cache[block]
+        d0 = block * BLOCK_DAYS
+        starts = np.array([self.day_start(d0 + j) for j in range(BLOCK_DAYS + 1)], dtype=np.int64)
+        lens = (starts[1:] - starts[:-1]) // STEP_S
+        slot = np.arange(SLOTS, dtype=np.int64)
+        utc = starts[:-1, None] + STEP_S * slot[None, :]
+        valid = slot[None, :] < lens[:, None]
+        idx = pd.DatetimeIndex(pd.to_datetime(utc.ravel(), unit="s", utc=True)).tz_convert(self.zone)
+        local_hour = (idx.hour.to_numpy() + idx.minute.to_numpy() / 60.0).reshape(utc.shape)
+        weekday = np.array([(self.start + timedelta(days=d0 + j)).weekday() for j in range(BLOCK_DAYS)])
+        doy = np.array([(self.start + timedelta(days=d0 + j)).timetuple().tm_yday for j in range(BLOCK_DAYS)])
+        res = (utc, valid, local_hour, weekday, doy)
+        if len(cache) > 64:
+            cache.clear()
+        cache[block] = res
+        return res
+
+
+def _stationary(clim: dict, doy: np.ndarray, lat: float) -> np.ndarray:
+    summer_doy = 172 if lat >= 0 else 355
+    w = (1 + np.cos(2 * np.pi * (doy - summer_doy) / 365.25)) / 2  # 1 at local summer
+    s = np.asarray(clim["pi_summer"])
+    wi = np.asarray(clim["pi_winter"])
+    return w[:, None] * s[None, :] + (1 - w[:, None]) * wi[None, :]
+
+
+class Weather:
+    """Day-to-day Markov weather per plant, drawn in 366-day chunks seeded by (seed, plant, chunk)."""
+
+    CHUNK = 366
+
+    def __init__(self, seed: int, plant: PlantPhysics, start: date):
+        self.seed = seed
+        self.p = plant
+        self.start = start
+        self.state = np.zeros(0, dtype=np.int8)
+        self.kc_mean = np.zeros(0)
+        self.kc_sd = np.zeros(0)
+        self.load_f = np.zeros(0)
+
+    def ensure(self, n_days: int):
+        while len(self.state) < n_days:
+            c = len(self.state) // self.CHUNK
+            rng = np.random.default_rng([self.seed, self.p.index, c, 0xC10D])
+            n = self.CHUNK
+            u_persist = rng.random(n)
+            u_state = rng.random(n)
+            u_kc = rng.random(n)
+            load_f = np.exp(rng.normal(0.0, 0.10, n))
+            clim = CLIMATES[self.p.climate]
+            doy = np.array([(self.start + timedelta(days=c * n + j)).timetuple().tm_yday for j in range(n)])
+            pi = np.cumsum(_stationary(clim, doy, self.p.lat), axis=1)
+            prev = int(self.state[-1]) if len(self.state) else 1
+            st = np.empty(n, dtype=np.int8)
+            for j in range(n):
+                if u_persist[j] < clim["persist"]:
+                    prev = prev
+                else:
+                    prev = int(np.searchsorted(pi[j], u_state[j] * pi[j, -1]))
+                    prev = min(prev, 2)
+                st[j] = prev
+            lo = np.array([STATE_KC[s][0] for s in range(3)])[st]
+            hi = np.array([STATE_KC[s][1] for s in range(3)])[st]
+            sd = np.array([STATE_KC[s][2] for s in range(3)])[st]
+            self.state = np.concatenate([self.state, st])
+            self.kc_mean = np.concatenate([self.kc_mean, lo + (hi - lo) * u_kc])
+            self.kc_sd = np.concatenate([self.kc_sd, sd])
+            self.load_f = np.concatenate([self.load_f, load_f])
+
+
+def _load_shape(hour: np.ndarray, weekend: np.ndarray, night_ac: float) -> np.ndarray:
+    def g(mu, sig):
+        d = np.abs(hour - mu)
+        d = np.minimum(d, 24 - d)
+        return np.exp(-0.5 * (d / sig) ** 2)
+
+    wd = 0.42 + 0.65 * g(7.3, 0.9) + 0.30 * g(12.5, 2.0) + 1.10 * g(19.3, 1.7) + 0.30 * g(22.3, 1.0)
+    we = 0.42 + 0.35 * g(8.8, 1.2) + 0.60 * g(12.5, 2.5) + 1.00 * g(19.0, 1.8) + 0.30 * g(22.5, 1.0)
+    shape = np.where(weekend, we * 1.06, wd)
+    shape = shape + night_ac * g(1.5, 3.0) * 2.0
+    return shape / (0.80 + night_ac * 0.50)  # roughly mean 1 over a day
+
+
+def block_inputs(seed: int, plants: list[PlantPhysics], cal: TzCalendar, block: int):
+    """PV and load in whole watts for a block of days of plants sharing one time zone.
+
+    Returns pv (P, BLOCK_DAYS, SLOTS) int64 and load (same), zero in padding slots.
+    """
+    utc, valid, hour, weekday, doy = cal.block_times(block)
+    P = len(plants)
+    shape = (P, BLOCK_DAYS, SLOTS)
+    d0 = block * BLOCK_DAYS
+    lat = np.array([p.lat for p in plants])[:, None, None]
+    lon = np.array([p.lon for p in plants])[:, None, None]
+    # --- solar position at the middle of each interval ---
+    t = (utc + STEP_S / 2).astype(np.float64)
+    days = t / 86400.0
+    gamma = 2 * np.pi * np.mod(days - 10957.0, 365.2422) / 365.2422  # fractional year from 1 Jan
+    decl = (0.006918 - 0.399912 * np.cos(gamma) + 0.070257 * np.sin(gamma) - 0.006758 * np.cos(2 * gamma)
+            + 0.000907 * np.sin(2 * gamma) - 0.002697 * np.cos(3 * gamma) + 0.00148 * np.sin(3 * gamma))
+    eot_min = 229.18 * (0.000075 + 0.001868 * np.cos(gamma) - 0.032077 * np.sin(gamma)
+                        - 0.014615 * np.cos(2 * gamma) - 0.040849 * np.sin(2 * gamma))
+    utc_h = np.mod(t, 86400.0) / 3600.0
+    solar_h = utc_h[None] + lon / 15.0 + eot_min[None] / 60.0
+    ha = np.radians((solar_h - 12.0) * 15.0)
+    phi = np.radians(lat)
+    sd, cd = np.sin(decl)[None], np.cos(decl)[None]
+    up = sd * np.sin(phi) + cd * np.cos(ha) * np.cos(phi)
+    east = -cd * np.sin(ha)
+    north = sd * np.cos(phi) - cd * np.cos(ha) * np.sin(phi)
+    cosz = np.clip(up, 0.0, 1.0)
+    day = (up > 0.0087) & valid[None]  # sun above ~0.5 degree
+    # --- clear sky (Haurwitz GHI, Meinel DNI) ---
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        zdeg = np.degrees(np.arccos(cosz))
+        am = 1.0 / (cosz + 0.50572 * np.power(np.maximum(96.07995 - zdeg, 0.1), -1.6364))
+        haze = np.array([CLIMATES[p.climate]["haze"] for p in plants])[:, None, None]
+        ghi_cs = np.where(day, 1098.0 * cosz * np.exp(-0.057 / np.maximum(cosz, 1e-3)), 0.0) * haze
+        dni_cs = np.where(day, 1361.0 * np.power(0.7, np.power(am, 0.678)), 0.0) * haze
+    # --- clouds: daily mean clear-sky index + smoothed intra-day noise ---
+    kc_mean = np.empty((P, BLOCK_DAYS))
+    kc_sd = np.empty((P, BLOCK_DAYS))
+    load_f = np.empty((P, BLOCK_DAYS))
+    z = np.empty(shape)
+    lnoise = np.empty(shape)
+    spikes = np.empty(shape)
+    for i, p in enumerate(plants):
+        w = p._weather
+        w.ensure(d0 + BLOCK_DAYS)
+        kc_mean[i] = w.kc_mean[d0:d0 + BLOCK_DAYS]
+        kc_sd[i] = w.kc_sd[d0:d0 + BLOCK_DAYS]
+        load_f[i] = w.load_f[d0:d0 + BLOCK_DAYS]
+        rng = np.random.default_rng([seed, p.index, block, 0xB10C])
+        white = rng.standard_normal(BLOCK_DAYS * SLOTS + 8)
+        cs = np.cumsum(white)
+        z[i] = ((cs[6:6 + BLOCK_DAYS * SLOTS] - cs[:BLOCK_DAYS * SLOTS]) / math.sqrt(6)).reshape(BLOCK_DAYS, SLOTS)
+        white2 = rng.standard_normal(BLOCK_DAYS * SLOTS + 4)
+        cs2 = np.cumsum(white2)
+        lnoise[i] = ((cs2[3:3 + BLOCK_DAYS * SLOTS] - cs2[:BLOCK_DAYS * SLOTS]) / math.sqrt(3)).reshape(BLOCK_DAYS, SLOTS)
+        u = rng.random(BLOCK_DAYS * SLOTS)
+        amp = rng.uniform(600.0, 2600.0, BLOCK_DAYS * SLOTS)
+        spikes[i] = np.where(u < 0.035, amp, 0.0).reshape(BLOCK_DAYS, SLOTS)
+    kc = kc_mean[:, :, None] + kc_sd[:, :, None] * z
+    kc = np.clip(kc, 0.04, np.where(kc_sd[:, :, None] < 0.05, 1.02, 1.15))
+    ghi = kc * ghi_cs
+    beam_frac = np.clip((kc - 0.25) / 0.75, 0.0, 1.0) ** 1.3
+    dni = dni_cs * beam_frac
+    dhi = np.maximum(ghi - dni * cosz, 0.0)
+    # --- plane of array ---
+    beta = np.radians(np.array([p.tilt_deg for p in plants]))[:, None, None]
+    az = np.radians(np.array([p.azimuth_deg for p in plants]))[:, None, None]
+    n_e, n_n, n_u = np.sin(beta) * np.sin(az), np.sin(beta) * np.cos(az), np.cos(beta)
+    cos_aoi = np.clip(east * n_e + north * n_n + up * n_u, 0.0, 1.0)
+    poa = dni * cos_aoi + dhi * (1 + np.cos(beta)) / 2 + ghi * 0.2 * (1 - np.cos(beta)) / 2
+    # --- temperature and losses ---
+    t_mean = np.array([CLIMATES[p.climate]["t_mean"] for p in plants])[:, None, None]
+    t_amp = np.array([CLIMATES[p.climate]["t_amp"] for p in plants])[:, None, None]
+    summer = np.where(lat >= 0, 200.0, 17.0)
+    t_amb = t_mean + t_amp * np.cos(2 * np.pi * (doy[None, :, None] - summer) / 365.25) + 4.0 * np.sin(
+        np.pi * (hour[None] - 9.0) / 12.0)
+    t_cell = t_amb + poa * 0.028
+    derate = 0.86 * (1.0 - 0.0037 * (t_cell - 25.0))
+    kwp = np.array([p.kwp for p in plants])[:, None, None]
+    ac_max = np.array([p.ac_max_w for p in plants])[:, None, None]
+    pv = np.minimum(kwp * poa * derate, ac_max)
+    pv = np.where(day & (pv > 3.0), pv, 0.0)
+    pv_w = np.rint(pv).astype(np.int64)
+    # --- load ---
+    weekend = (weekday >= 5)[None, :, None]
+    night_ac = np.array([CLIMATES[p.climate]["night_ac"] for p in plants])[:, None, None]
+    shp = _load_shape(hour[None], weekend, night_ac)
+    ls = np.array([CLIMATES[p.climate]["load_season"] for p in plants])[:, None, None]
+    winter = np.where(lat >= 0, 15.0, 196.0)
+    season = 1.0 + ls * np.cos(2 * np.pi * (doy[None, :, None] - winter) / 365.25)
+    mean_w = np.array([p.annual_kwh * 1000.0 / 8760.0 for p in plants])[:, None, None]
+    hh = mean_w / 550.0  # household size factor for appliance spikes
+    spike_s = spikes + 0.6 * np.roll(spikes, 1, axis=2)
+    base = mean_w * shp * season * load_f[:, :, None] * np.exp(0.22 * lnoise - 0.024)
+    load = np.maximum(base * 0.88 + spike_s * hh * 0.55, 80.0)
+    load_w = np.where(valid[None], np.rint(load), 0).astype(np.int64)
+    pv_w = np.where(valid[None], pv_w, 0)
+    return pv_w, load_w
+
+
+def dispatch_day(pv_w: np.ndarray, load_w: np.ndarray, e0: np.ndarray, cap_wh: np.ndarray, pmax_w: np.ndarray):
+    """Self-consumption battery over one padded day for P plants (rows).
+
+    pv_w, load_w: (P, SLOTS) int; e0: stored energy (Wh) at the start of the day; cap_wh: 0 for no battery.
+    Returns charge_w, discharge_w (int64), energy after each slot (float, Wh), energy at end of day.
+    The stored energy follows E_k = clamp(E_{k-1} + d_k, Emin, Emax), solved exactly by restarting the
+    cumulative sum at each clamp (a handful of iterations per day), vectorised over plants.
+    """
+    P, n = pv_w.shape
+    s = (pv_w - load_w).astype(np.float64)
+    pm = pmax_w[:, None]
+    d = np.where(s > 0, np.minimum(s, pm) * ETA_C * DT_H, -np.minimum(-s, pm) / ETA_D * DT_H)
+    has = cap_wh > 0
+    d = np.where(has[:, None], d, 0.0)
+    lo = (cap_wh * SOC_MIN)[:, None]
+    hi = (cap_wh * SOC_MAX)[:, None]
+    E = np.empty((P, n))
+    base = e0.astype(np.float64).copy()
+    start = np.zeros(P, dtype=np.int64)
+    active = np.ones(P, dtype=bool)
+    k = np.arange(n)[None, :]
+    for _ in range(n + 1):
+        if not active.any():
+            break
+        after = k >= start[:, None]
+        S = base[:, None] + np.cumsum(np.where(after, d, 0.0), axis=1)
+        viol = after & ((S > hi + 1e-9) | (S < lo - 1e-9)) & active[:, None]
+        anyv = viol.any(axis=1)
+        j = np.where(anyv, np.argmax(viol, axis=1), n)
+        take = after & (k < j[:, None]) & active[:, None]
+        E = np.where(take, S, E)
+        rows = np.nonzero(anyv)[0]
+        if len(rows):
+            jj = j[rows]
+            at_hi = S[rows, jj] > hi[rows, 0]
+            Ej = np.where(at_hi, hi[rows, 0], lo[rows, 0])
+            # the store stays pinned at the bound until the flow changes direction
+            dr = d[rows]
+            turn = (k > jj[:, None]) & np.where(at_hi[:, None], dr < 0, dr > 0)
+            m = np.where(turn.any(axis=1), np.argmax(turn, axis=1), n)
+            pin = (k >= jj[:, None]) & (k < m[:, None])
+            E[rows] = np.where(pin, Ej[:, None], E[rows])
+            base[rows] = Ej
+            start[rows] = m
+        active = anyv & (start < n)
+    prev = np.concatenate([e0[:, None].astype(np.float64), E[:, :-1]], axis=1)
+    dE = E - prev
+    chg = np.floor(np.maximum(dE, 0.0) / (ETA_C * DT_H) + 1e-6).astype(np.int64)
+    dis = np.floor(np.maximum(-dE, 0.0) * ETA_D / DT_H + 1e-6).astype(np.int64)
+    pos = np.maximum(pv_w - load_w, 0)
+    neg = np.maximum(load_w - pv_w, 0)
+    chg = np.minimum(chg, pos)
+    dis = np.minimum(dis, neg)
+    return chg, dis, E, E[:, -1].copy()
