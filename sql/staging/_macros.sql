@@ -1,7 +1,8 @@
 -- Shared macros for the model SQL (temporary: they live in the session, never in the warehouse file).
 
--- A number the API may send as a number, a string, "" or null.
-CREATE OR REPLACE TEMP MACRO num(txt) AS TRY_CAST(NULLIF(trim(CAST(txt AS VARCHAR)), '') AS DOUBLE);
+-- A number the API may send as a number, a string, "" or null (anything else, "NaN" included: NULL).
+CREATE OR REPLACE TEMP MACRO num_any(txt) AS TRY_CAST(NULLIF(trim(CAST(txt AS VARCHAR)), '') AS DOUBLE);
+CREATE OR REPLACE TEMP MACRO num(txt) AS CASE WHEN isfinite(num_any(txt)) THEN num_any(txt) END;
 
 -- A plant-local wall-clock stamp "yyyy-MM-dd HH:mm:ss".
 CREATE OR REPLACE TEMP MACRO local_ts(txt) AS TRY_STRPTIME(trim(CAST(txt AS VARCHAR)), '%Y-%m-%d %H:%M:%S');
