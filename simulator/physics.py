@@ -122,6 +122,16 @@ class TzCalendar:
         return res
 
 
+_DOY_CACHE: dict = {}
+
+
+def _doys(start: date, first: int, n: int) -> np.ndarray:
+    key = (start, first, n)
+    if key not in _DOY_CACHE:
+        _DOY_CACHE[key] = np.array([(start + timedelta(days=first + j)).timetuple().tm_yday for j in range(n)])
+    return _DOY_CACHE[key]
+
+
 def _stationary(clim: dict, doy: np.ndarray, lat: float) -> np.ndarray:
     summer_doy = 172 if lat >= 0 else 355
     w = (1 + np.cos(2 * np.pi * (doy - summer_doy) / 365.25)) / 2  # 1 at local summer
@@ -154,7 +164,7 @@ class Weather:
             u_kc = rng.random(n)
             load_f = np.exp(rng.normal(0.0, 0.10, n))
             clim = CLIMATES[self.p.climate]
-            doy = np.array([(self.start + timedelta(days=c * n + j)).timetuple().tm_yday for j in range(n)])
+            doy = _doys(self.start, c * n, n)
             pi = np.cumsum(_stationary(clim, doy, self.p.lat), axis=1)
             prev = int(self.state[-1]) if len(self.state) else 1
             st = np.empty(n, dtype=np.int8)
@@ -190,46 +200,24 @@ def _load_shape(hour: np.ndarray, weekend: np.ndarray, night_ac: float) -> np.nd
 def block_inputs(seed: int, plants: list[PlantPhysics], cal: TzCalendar, block: int):
     """PV and load in whole watts for a block of days of plants sharing one time zone.
 
-    Returns pv (P, BLOCK_DAYS, SLOTS) int64 and load (same), zero in padding slots.
+    Returns pv (P, BLOCK_DAYS, SLOTS) int64 and load (same), zero in padding slots. Every operation is
+    elementwise per plant, so a plant computed alone gives the same result as in a group.
     """
     utc, valid, hour, weekday, doy = cal.block_times(block)
     P = len(plants)
     shape = (P, BLOCK_DAYS, SLOTS)
     d0 = block * BLOCK_DAYS
-    lat = np.array([p.lat for p in plants])[:, None, None]
-    lon = np.array([p.lon for p in plants])[:, None, None]
-    # --- solar position at the middle of each interval ---
-    t = (utc + STEP_S / 2).astype(np.float64)
-    days = t / 86400.0
-    gamma = 2 * np.pi * np.mod(days - 10957.0, 365.2422) / 365.2422  # fractional year from 1 Jan
-    decl = (0.006918 - 0.399912 * np.cos(gamma) + 0.070257 * np.sin(gamma) - 0.006758 * np.cos(2 * gamma)
-            + 0.000907 * np.sin(2 * gamma) - 0.002697 * np.cos(3 * gamma) + 0.00148 * np.sin(3 * gamma))
-    eot_min = 229.18 * (0.000075 + 0.001868 * np.cos(gamma) - 0.032077 * np.sin(gamma)
-                        - 0.014615 * np.cos(2 * gamma) - 0.040849 * np.sin(2 * gamma))
-    utc_h = np.mod(t, 86400.0) / 3600.0
-    solar_h = utc_h[None] + lon / 15.0 + eot_min[None] / 60.0
-    ha = np.radians((solar_h - 12.0) * 15.0)
-    phi = np.radians(lat)
-    sd, cd = np.sin(decl)[None], np.cos(decl)[None]
-    up = sd * np.sin(phi) + cd * np.cos(ha) * np.cos(phi)
-    east = -cd * np.sin(ha)
-    north = sd * np.cos(phi) - cd * np.cos(ha) * np.sin(phi)
-    cosz = np.clip(up, 0.0, 1.0)
-    day = (up > 0.0087) & valid[None]  # sun above ~0.5 degree
-    # --- clear sky (Haurwitz GHI, Meinel DNI) ---
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        zdeg = np.degrees(np.arccos(cosz))
-        am = 1.0 / (cosz + 0.50572 * np.power(np.maximum(96.07995 - zdeg, 0.1), -1.6364))
-        haze = np.array([CLIMATES[p.climate]["haze"] for p in plants])[:, None, None]
-        ghi_cs = np.where(day, 1098.0 * cosz * np.exp(-0.057 / np.maximum(cosz, 1e-3)), 0.0) * haze
-        dni_cs = np.where(day, 1361.0 * np.power(0.7, np.power(am, 0.678)), 0.0) * haze
-    # --- clouds: daily mean clear-sky index + smoothed intra-day noise ---
+    lat = np.array([p.lat for p in plants])
+    lon = np.array([p.lon for p in plants])
+    # --- random inputs: weather of the days, smoothed intra-day noise, appliance spikes ---
     kc_mean = np.empty((P, BLOCK_DAYS))
     kc_sd = np.empty((P, BLOCK_DAYS))
     load_f = np.empty((P, BLOCK_DAYS))
-    z = np.empty(shape)
-    lnoise = np.empty(shape)
-    spikes = np.empty(shape)
+    f32 = np.float32
+    z = np.empty(shape, dtype=f32)
+    lnoise = np.empty(shape, dtype=f32)
+    spikes = np.empty(shape, dtype=f32)
+    N = BLOCK_DAYS * SLOTS
     for i, p in enumerate(plants):
         w = p._weather
         w.ensure(d0 + BLOCK_DAYS)
@@ -237,55 +225,95 @@ def block_inputs(seed: int, plants: list[PlantPhysics], cal: TzCalendar, block: 
         kc_sd[i] = w.kc_sd[d0:d0 + BLOCK_DAYS]
         load_f[i] = w.load_f[d0:d0 + BLOCK_DAYS]
         rng = np.random.default_rng([seed, p.index, block, 0xB10C])
-        white = rng.standard_normal(BLOCK_DAYS * SLOTS + 8)
-        cs = np.cumsum(white)
-        z[i] = ((cs[6:6 + BLOCK_DAYS * SLOTS] - cs[:BLOCK_DAYS * SLOTS]) / math.sqrt(6)).reshape(BLOCK_DAYS, SLOTS)
-        white2 = rng.standard_normal(BLOCK_DAYS * SLOTS + 4)
-        cs2 = np.cumsum(white2)
-        lnoise[i] = ((cs2[3:3 + BLOCK_DAYS * SLOTS] - cs2[:BLOCK_DAYS * SLOTS]) / math.sqrt(3)).reshape(BLOCK_DAYS, SLOTS)
-        u = rng.random(BLOCK_DAYS * SLOTS)
-        amp = rng.uniform(600.0, 2600.0, BLOCK_DAYS * SLOTS)
-        spikes[i] = np.where(u < 0.035, amp, 0.0).reshape(BLOCK_DAYS, SLOTS)
-    kc = kc_mean[:, :, None] + kc_sd[:, :, None] * z
-    kc = np.clip(kc, 0.04, np.where(kc_sd[:, :, None] < 0.05, 1.02, 1.15))
+        cs = np.cumsum(rng.standard_normal(N + 6, dtype=f32))
+        z[i] = ((cs[6:] - cs[:-6]) * f32(1 / math.sqrt(6))).reshape(BLOCK_DAYS, SLOTS)
+        cs2 = np.cumsum(rng.standard_normal(N + 3, dtype=f32))
+        lnoise[i] = ((cs2[3:] - cs2[:-3]) * f32(1 / math.sqrt(3))).reshape(BLOCK_DAYS, SLOTS)
+        u = rng.random(N, dtype=f32)
+        spk = u < f32(0.035)
+        spikes[i] = (spk * (f32(600.0) + u * f32(2000.0 / 0.035))).reshape(BLOCK_DAYS, SLOTS)
+    # --- solar position at the middle of each interval (time terms are shared by the plants) ---
+    t = (utc + STEP_S / 2).astype(np.float64)
+    gamma = 2 * np.pi * np.mod(t / 86400.0 - 10957.0, 365.2422) / 365.2422  # fractional year from 1 Jan
+    decl = (0.006918 - 0.399912 * np.cos(gamma) + 0.070257 * np.sin(gamma) - 0.006758 * np.cos(2 * gamma)
+            + 0.000907 * np.sin(2 * gamma) - 0.002697 * np.cos(3 * gamma) + 0.00148 * np.sin(3 * gamma))
+    eot_min = 229.18 * (0.000075 + 0.001868 * np.cos(gamma) - 0.032077 * np.sin(gamma)
+                        - 0.014615 * np.cos(2 * gamma) - 0.040849 * np.sin(2 * gamma))
+    ha0 = (np.mod(t, 86400.0) / 3600.0 + eot_min / 60.0 - 12.0) * 15.0  # degrees, before longitude
+    ha_deg = ha0.astype(f32)[None] + lon.astype(f32)[:, None, None]
+    ha_deg = np.mod(ha_deg + f32(180.0), f32(360.0)) - f32(180.0)
+    # sunrise/sunset hour angle per plant and day (with a margin), to skip the night cheaply
+    phi = np.radians(lat)
+    dmid = decl[:, SLOTS // 2]
+    cos_h0 = np.clip(-np.tan(phi)[:, None] * np.tan(dmid)[None, :], -1.0, 1.0)
+    h0 = (np.degrees(np.arccos(cos_h0)) + 3.0).astype(f32)
+    day = (np.abs(ha_deg) < h0[:, :, None]) & valid[None]
+    flat = np.flatnonzero(day)
+    pi_, rem = np.divmod(flat, BLOCK_DAYS * SLOTS)
+    di_ = rem // SLOTS
+    # compressed daytime arrays (float32: plenty for physics, and fast)
+    ha = np.radians(ha_deg.ravel()[flat])
+    dec = decl.astype(f32).ravel()[rem]
+    ph = phi.astype(f32)[pi_]
+    sd, cd = np.sin(dec), np.cos(dec)
+    sphi, cphi, cha = np.sin(ph), np.cos(ph), np.cos(ha)
+    up = sd * sphi + cd * cha * cphi
+    east = -cd * np.sin(ha)
+    north = sd * cphi - cd * cha * sphi
+    sun = up > 0.0087  # above ~0.5 degree
+    cosz = np.clip(up, f32(1e-3), f32(1.0))
+    zdeg = np.degrees(np.arccos(cosz))
+    am = f32(1.0) / (cosz + f32(0.50572) * np.power(np.maximum(f32(96.07995) - zdeg, f32(0.1)), f32(-1.6364)))
+    haze = np.array([CLIMATES[p.climate]["haze"] for p in plants], dtype=f32)[pi_] * sun
+    ghi_cs = f32(1098.0) * cosz * np.exp(f32(-0.057) / cosz) * haze
+    dni_cs = f32(1361.0) * np.power(f32(0.7), np.power(am, f32(0.678))) * haze
+    # clouds: daily mean clear-sky index plus smoothed intra-day variability
+    pd_ = pi_ * BLOCK_DAYS + di_
+    sdk = kc_sd.astype(f32).ravel()[pd_]
+    kc = kc_mean.astype(f32).ravel()[pd_] + sdk * z.ravel()[flat]
+    kc = np.clip(kc, f32(0.04), f32(1.02) + f32(0.13) * (sdk >= f32(0.05)))
     ghi = kc * ghi_cs
-    beam_frac = np.clip((kc - 0.25) / 0.75, 0.0, 1.0) ** 1.3
-    dni = dni_cs * beam_frac
-    dhi = np.maximum(ghi - dni * cosz, 0.0)
-    # --- plane of array ---
-    beta = np.radians(np.array([p.tilt_deg for p in plants]))[:, None, None]
-    az = np.radians(np.array([p.azimuth_deg for p in plants]))[:, None, None]
-    n_e, n_n, n_u = np.sin(beta) * np.sin(az), np.sin(beta) * np.cos(az), np.cos(beta)
-    cos_aoi = np.clip(east * n_e + north * n_n + up * n_u, 0.0, 1.0)
-    poa = dni * cos_aoi + dhi * (1 + np.cos(beta)) / 2 + ghi * 0.2 * (1 - np.cos(beta)) / 2
-    # --- temperature and losses ---
-    t_mean = np.array([CLIMATES[p.climate]["t_mean"] for p in plants])[:, None, None]
-    t_amp = np.array([CLIMATES[p.climate]["t_amp"] for p in plants])[:, None, None]
+    dni = dni_cs * np.clip((kc - f32(0.25)) / f32(0.75), f32(0.0), f32(1.0)) ** f32(1.3)
+    dhi = np.maximum(ghi - dni * cosz, f32(0.0))
+    # plane of array
+    beta = np.radians(np.array([p.tilt_deg for p in plants])).astype(f32)
+    az = np.radians(np.array([p.azimuth_deg for p in plants])).astype(f32)
+    n_e, n_n, n_u = (np.sin(beta) * np.sin(az))[pi_], (np.sin(beta) * np.cos(az))[pi_], np.cos(beta)[pi_]
+    cos_aoi = np.clip(east * n_e + north * n_n + up * n_u, f32(0.0), f32(1.0))
+    poa = dni * cos_aoi + dhi * (f32(1) + n_u) / f32(2) + ghi * f32(0.1) * (f32(1) - n_u)
+    # temperature and losses
+    t_mean = np.array([CLIMATES[p.climate]["t_mean"] for p in plants])
+    t_amp = np.array([CLIMATES[p.climate]["t_amp"] for p in plants])
     summer = np.where(lat >= 0, 200.0, 17.0)
-    t_amb = t_mean + t_amp * np.cos(2 * np.pi * (doy[None, :, None] - summer) / 365.25) + 4.0 * np.sin(
-        np.pi * (hour[None] - 9.0) / 12.0)
-    t_cell = t_amb + poa * 0.028
-    derate = 0.86 * (1.0 - 0.0037 * (t_cell - 25.0))
-    kwp = np.array([p.kwp for p in plants])[:, None, None]
-    ac_max = np.array([p.ac_max_w for p in plants])[:, None, None]
-    pv = np.minimum(kwp * poa * derate, ac_max)
-    pv = np.where(day & (pv > 3.0), pv, 0.0)
-    pv_w = np.rint(pv).astype(np.int64)
+    t_day = (t_mean[:, None] + t_amp[:, None] * np.cos(2 * np.pi * (doy[None, :] - summer[:, None]) / 365.25))
+    t_amb = t_day.astype(f32).ravel()[pd_] + (f32(4.0) * np.sin(
+        np.pi * (hour.astype(f32) - f32(9.0)) / f32(12.0))).ravel()[rem]
+    derate = f32(0.86) * (f32(1.0) - f32(0.0037) * (t_amb + poa * f32(0.028) - f32(25.0)))
+    kwp = np.array([p.kwp for p in plants], dtype=f32)[pi_]
+    ac_max = np.array([p.ac_max_w for p in plants], dtype=f32)[pi_]
+    pvc = np.rint(np.minimum(kwp * poa * derate, ac_max))
+    pvc = pvc * (pvc > f32(3.0))
+    pv_w = np.zeros(P * BLOCK_DAYS * SLOTS, dtype=np.int64)
+    pv_w[flat] = pvc.astype(np.int64)
+    pv_w = pv_w.reshape(shape)
     # --- load ---
-    weekend = (weekday >= 5)[None, :, None]
-    night_ac = np.array([CLIMATES[p.climate]["night_ac"] for p in plants])[:, None, None]
-    shp = _load_shape(hour[None], weekend, night_ac)
-    ls = np.array([CLIMATES[p.climate]["load_season"] for p in plants])[:, None, None]
-    winter = np.where(lat >= 0, 15.0, 196.0)
-    season = 1.0 + ls * np.cos(2 * np.pi * (doy[None, :, None] - winter) / 365.25)
-    mean_w = np.array([p.annual_kwh * 1000.0 / 8760.0 for p in plants])[:, None, None]
-    hh = mean_w / 550.0  # household size factor for appliance spikes
-    spike_s = spikes + 0.6 * np.roll(spikes, 1, axis=2)
-    base = mean_w * shp * season * load_f[:, :, None] * np.exp(0.22 * lnoise - 0.024)
-    load = np.maximum(base * 0.88 + spike_s * hh * 0.55, 80.0)
-    load_w = np.where(valid[None], np.rint(load), 0).astype(np.int64)
-    pv_w = np.where(valid[None], pv_w, 0)
-    return pv_w, load_w
+    weekend = (weekday >= 5)[:, None]
+    night_ac = np.array([CLIMATES[p.climate]["night_ac"] for p in plants])
+    ls = np.array([CLIMATES[p.climate]["load_season"] for p in plants])[:, None]
+    winter = np.where(lat >= 0, 15.0, 196.0)[:, None]
+    season = 1.0 + ls * np.cos(2 * np.pi * (doy[None, :] - winter) / 365.25)
+    mean_w = np.array([p.annual_kwh * 1000.0 / 8760.0 for p in plants])
+    dayf = (season * load_f * (mean_w * 0.88)[:, None]).astype(f32)[:, :, None]
+    shapes = {}
+    for na in set(night_ac.tolist()):  # the daily profile depends only on the climate
+        shapes[na] = _load_shape(hour, weekend, na).astype(f32)
+    shp = np.stack([shapes[na] for na in night_ac.tolist()])
+    spike_s = spikes
+    spike_s[:, :, 1:] += f32(0.6) * spikes[:, :, :-1].copy()
+    load = shp * dayf * np.exp(f32(0.22) * lnoise - f32(0.024))
+    load += spike_s * (mean_w / 550.0 * 0.55).astype(f32)[:, None, None]
+    load = np.maximum(np.rint(load), f32(80.0)) * valid[None]
+    return pv_w, load.astype(np.int64)
 
 
 def dispatch_day(pv_w: np.ndarray, load_w: np.ndarray, e0: np.ndarray, cap_wh: np.ndarray, pmax_w: np.ndarray):
@@ -307,32 +335,34 @@ def dispatch_day(pv_w: np.ndarray, load_w: np.ndarray, e0: np.ndarray, cap_wh: n
     E = np.empty((P, n))
     base = e0.astype(np.float64).copy()
     start = np.zeros(P, dtype=np.int64)
-    active = np.ones(P, dtype=bool)
     k = np.arange(n)[None, :]
+    E[:] = base[:, None]
+    rows = np.nonzero(has)[0]
     for _ in range(n + 1):
-        if not active.any():
+        if len(rows) == 0:
             break
-        after = k >= start[:, None]
-        S = base[:, None] + np.cumsum(np.where(after, d, 0.0), axis=1)
-        viol = after & ((S > hi + 1e-9) | (S < lo - 1e-9)) & active[:, None]
+        dr, lr, hr, st = d[rows], lo[rows], hi[rows], start[rows]
+        after = k >= st[:, None]
+        S = base[rows][:, None] + np.cumsum(np.where(after, dr, 0.0), axis=1)
+        viol = after & ((S > hr + 1e-9) | (S < lr - 1e-9))
         anyv = viol.any(axis=1)
         j = np.where(anyv, np.argmax(viol, axis=1), n)
-        take = after & (k < j[:, None]) & active[:, None]
-        E = np.where(take, S, E)
-        rows = np.nonzero(anyv)[0]
-        if len(rows):
-            jj = j[rows]
-            at_hi = S[rows, jj] > hi[rows, 0]
-            Ej = np.where(at_hi, hi[rows, 0], lo[rows, 0])
+        take = after & (k < j[:, None])
+        Er = np.where(take, S, E[rows])
+        v = np.nonzero(anyv)[0]
+        if len(v):
+            jj = j[v]
+            at_hi = S[v, jj] > hr[v, 0]
+            Ej = np.where(at_hi, hr[v, 0], lr[v, 0])
             # the store stays pinned at the bound until the flow changes direction
-            dr = d[rows]
-            turn = (k > jj[:, None]) & np.where(at_hi[:, None], dr < 0, dr > 0)
+            turn = (k > jj[:, None]) & np.where(at_hi[:, None], dr[v] < 0, dr[v] > 0)
             m = np.where(turn.any(axis=1), np.argmax(turn, axis=1), n)
             pin = (k >= jj[:, None]) & (k < m[:, None])
-            E[rows] = np.where(pin, Ej[:, None], E[rows])
-            base[rows] = Ej
-            start[rows] = m
-        active = anyv & (start < n)
+            Er[v] = np.where(pin, Ej[:, None], Er[v])
+            base[rows[v]] = Ej
+            start[rows[v]] = m
+        E[rows] = Er
+        rows = rows[v[start[rows[v]] < n]] if len(v) else rows[:0]
     prev = np.concatenate([e0[:, None].astype(np.float64), E[:, :-1]], axis=1)
     dE = E - prev
     chg = np.floor(np.maximum(dE, 0.0) / (ETA_C * DT_H) + 1e-6).astype(np.int64)
