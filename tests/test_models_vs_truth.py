@@ -204,3 +204,29 @@ def test_rebuilding_a_day_gives_the_same_tables(built):
 def test_runtime_budget(built):
     print(f"materialised {len(DAYS)} days of raw + models + checks in {built['seconds']:.1f}s")
     assert built["seconds"] < 80
+
+
+def test_an_alarm_spanning_days_is_one_row(tmp_path):
+    """Open when one day is landed, recovered when the next is: one row, closed, with its code and times."""
+    seen = Fleet(seed=7, plants=6, now=datetime(2025, 11, 20, tzinfo=timezone.utc))
+    alarm = next(a for a in seen.alarms() if a.alarm_id == "089D4712918F0526F3F7")  # Kuala Lumpur, 8-9 June
+    day1, day2 = date(2025, 6, 8), date(2025, 6, 9)
+    assets = [a for a in [*raw_assets, *staging_assets, *mart_assets]
+              if a.key.path[-1] in {"raw_plants", "raw_devices", "raw_alarms", "stg_plants", "stg_devices",
+                                    "stg_alarms", "alarm_history"}]
+    for day, now in [(day1, datetime(2025, 6, 8, 15, 0, tzinfo=timezone.utc)),
+                     (day2, datetime(2025, 6, 10, 0, 0, tzinfo=timezone.utc))]:
+        with SimulatorServer(Fleet(seed=7, plants=6, now=now), port=0) as server:
+            resources = _resources(server, tmp_path)
+            resources["saj"] = SajApiResource(app_id=server.fleet.app_id, app_secret=server.fleet.app_secret,
+                                              base_url=server.base_url, data_dir=str(tmp_path / f"api-{day}"))
+            assert _materialize(assets, day, resources).success
+        rows = _query({"dir": tmp_path}, "SELECT * FROM alarm_history WHERE alarm_id = $a", {"a": alarm.alarm_id})
+        assert len(rows) == 1
+        assert rows.status[0] == ("open" if day == day1 else "closed")
+    (row,) = rows.itertuples()
+    assert row.alarm_code == alarm.alarm_code and row.device_sn == alarm.device_sn and row.plant_id == alarm.plant_id
+    assert row.started_at == pd.Timestamp(alarm.started_at) and row.ended_at == pd.Timestamp(alarm.ended_at)
+    assert row.duration_minutes == round((alarm.ended_at - alarm.started_at).total_seconds() / 60)
+    assert row.first_seen_day == pd.Timestamp(day1) and row.last_seen_day == pd.Timestamp(day2)
+    assert _query({"dir": tmp_path}, "SELECT count(*) - count(DISTINCT alarm_id) AS d FROM alarm_history").d[0] == 0
