@@ -86,7 +86,7 @@ class SimulatorServer:
         self._httpd = ThreadingHTTPServer((self.host, self.port), handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="saj-simulator", daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="saj-simulator", daemon=True)
         self._thread.start()
         return self
 
@@ -976,6 +976,7 @@ def _isna(v) -> bool:
 class _Handler(BaseHTTPRequestHandler):
     sim: SimulatorServer = None
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     server_version = "SAJSimulator/1.0"
 
     def log_message(self, *args):  # quiet

@@ -1,0 +1,409 @@
+"""The simulator over real HTTP: auth, tokens, signatures, pagination, limits, windows, errors, faults."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+import requests
+
+from simulator import Faults, Fleet, SimulatorServer, client_sign
+
+
+class Api:
+    def __init__(self, server: SimulatorServer):
+        self.s = server
+        self.http = requests.Session()
+        self.token = None
+
+    def url(self, ep):
+        return f"{self.s.base_url}/open/api/{ep}"
+
+    def login(self):
+        r = self.http.get(self.url("access_token"),
+                          params={"appId": self.s.fleet.app_id, "appSecret": self.s.fleet.app_secret})
+        self.token = r.json()["data"]["access_token"]
+        return self.token
+
+    def raw(self, ep, headers=None, **params):
+        h = {"accessToken": self.token or "", "content-language": "en_US"}
+        h.update(headers or {})
+        return self.http.get(self.url(ep), params=params, headers=h)
+
+    def get(self, ep, headers=None, **params):
+        r = self.raw(ep, headers, **params)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+def code(body: dict):
+    return body.get("code", body.get("errCode"))
+
+
+@pytest.fixture
+def api(simulator):
+    a = Api(simulator)
+    a.login()
+    return a
+
+
+@pytest.fixture
+def free(make_simulator):
+    """A client on a server without rate limits."""
+    a = Api(make_simulator(limits=False))
+    a.login()
+    return a
+
+
+# --- auth ---------------------------------------------------------------------------------------
+
+def test_token_issue_and_wrong_credentials(simulator):
+    a = Api(simulator)
+    r = a.http.get(a.url("access_token"), params={"appId": simulator.fleet.app_id, "appSecret": "nope"}).json()
+    assert r == {"code": 100009, "msg": "appId or appSecret does not exist", "data": None}
+    ok = a.http.get(a.url("access_token"),
+                    params={"appId": simulator.fleet.app_id, "appSecret": simulator.fleet.app_secret}).json()
+    assert ok["code"] == 200 and ok["data"]["expires"] == 7200 and len(ok["data"]["access_token"]) > 40
+    assert len(simulator.fleet.app_secret) == 32
+
+
+def test_missing_or_unknown_token_is_rejected(api):
+    for tok in ("", "not-a-token"):
+        b = api.get("plant/details", headers={"accessToken": tok}, plantId=api.s.fleet.plants[0].plant_id)
+        assert b == {"code": 200010, "msg": "accessToken does not exist", "data": None}
+
+
+def test_one_live_token_per_app(api):
+    pid = api.s.fleet.plants[0].plant_id
+    old = api.token
+    assert code(api.get("plant/details", plantId=pid)) == 200
+    api.login()
+    assert api.token != old
+    assert code(api.get("plant/details", plantId=pid)) == 200
+    assert code(api.get("plant/details", headers={"accessToken": old}, plantId=pid)) == 200010
+    assert api.s.stats()["tokens_issued"] == 2
+
+
+def test_token_expires(make_simulator):
+    a = Api(make_simulator(token_ttl_s=0.3))
+    a.login()
+    pid = a.s.fleet.plants[0].plant_id
+    assert code(a.get("plant/details", plantId=pid)) == 200
+    time.sleep(0.4)
+    assert code(a.get("plant/details", plantId=pid)) == 200010
+
+
+def test_early_expiry_fault(make_simulator):
+    a = Api(make_simulator(faults=Faults(token_ttl_s=0.2)))
+    tok = a.http.get(a.url("access_token"), params={"appId": a.s.fleet.app_id,
+                                                     "appSecret": a.s.fleet.app_secret}).json()["data"]
+    a.token = tok["access_token"]
+    assert tok["expires"] == 7200  # announced as usual, but dies early
+    time.sleep(0.3)
+    assert code(a.get("plant/details", plantId=a.s.fleet.plants[0].plant_id)) == 200010
+
+
+def test_client_sign(api):
+    # the reference's test vector
+    assert client_sign("VH_ExampleApp", "M2S4182G2349E02268") == \
+        "54f0f2d6e083554eae2f5782ad3bece0a054d44c400bcbb853490c49c8058c24"
+    assert client_sign("VH_ExampleApp", "R5X2602J2516E27344") == \
+        "e27abb3873658ed95fe1bffad6e286ae086c8a5c351567efabe4c2f6e7bb1ce4"
+    sn = api.s.fleet.devices[0].sn
+    good = hashlib.sha256(f"appId={api.s.fleet.app_id},deviceSN={sn}".encode()).hexdigest()
+    assert code(api.get("device/realtimeDataCommon", headers={"clientSign": good}, deviceSn=sn)) in (200, "0")
+    bad = api.get("device/realtimeDataCommon", headers={"clientSign": "0" * 64}, deviceSn=sn)
+    assert bad == {"code": 10004, "msg": "Authentication failed", "data": None}
+    assert code(api.get("device/realtimeDataCommon", deviceSn=sn)) in (200, "0")  # optional
+
+
+def test_post_is_not_supported(api):
+    r = api.http.post(api.url("device/uploadData"), headers={"accessToken": api.token})
+    assert r.status_code == 200
+    assert r.json() == {"code": 500, "msg": "Request method 'POST' not supported", "data": None}
+
+
+# --- pagination ---------------------------------------------------------------------------------
+
+def test_pagination_over_several_pages(make_simulator):
+    a = Api(make_simulator(plants=23, seed=5, limits=False))
+    a.login()
+    fl = a.s.fleet
+    seen = []
+    for n in (1, 2, 3):
+        b = a.get("developer/plant/page", appId=fl.app_id, pageSize=10, pageNum=n)
+        assert set(b) == {"total", "rows", "code", "msg", "totalPage"}
+        assert (b["total"], b["totalPage"], b["code"], b["msg"]) == (23, 3, 200, "查询成功")
+        assert len(b["rows"]) == (10 if n < 3 else 3)
+        seen += [r["plantId"] for r in b["rows"]]
+    assert seen == [p.plant_id for p in fl.plants]
+    assert a.get("developer/plant/page", appId=fl.app_id, pageSize=10, pageNum=4)["rows"] == []
+    devs = []
+    page = a.get("developer/device/page", appId=fl.app_id, pageSize=7)
+    for n in range(1, page["totalPage"] + 1):
+        devs += a.get("developer/device/page", appId=fl.app_id, pageSize=7, pageNum=n)["rows"]
+    assert [d["deviceSn"] for d in devs] == [d.sn for d in fl.devices]
+    assert page["total"] == len(fl.devices) and page["totalPage"] == -(-len(fl.devices) // 7)
+    row = devs[0]
+    assert set(row) == {"deviceSn", "deviceType", "plantId", "plantName", "isOnline", "isAlarm", "country"}
+    assert {d["deviceType"] for d in devs} <= {"R5", "R6", "H2", "HS2", "AS1"}
+    assert isinstance(row["isOnline"], int) and isinstance(row["isAlarm"], int)
+
+
+def test_page_parameters(free):
+    fl = free.s.fleet
+    assert code(free.get("developer/plant/page", appId=fl.app_id, pageNum="x")) == 10006
+    assert code(free.get("developer/plant/page", appId="someone-else")) == 200008
+    assert len(free.get("developer/plant/page", appId=fl.app_id)["rows"]) == len(fl.plants)  # default 100
+
+
+# --- limits -------------------------------------------------------------------------------------
+
+def test_rate_limit_rejects_and_counts(api):
+    pid = api.s.fleet.plants[0].plant_id
+    codes = [code(api.get("plant/details", plantId=pid)) for _ in range(8)]
+    assert codes[:5] == [200] * 5
+    assert codes.count(10006) >= 2
+    rej = api.get("plant/details", plantId=pid)
+    if code(rej) == 10006:
+        assert rej["msg"] == "Too frequent access, please try again later"
+    st = api.s.stats()
+    assert st["rejected_rate"]["plant/details"] == codes.count(10006) + (code(rej) == 10006)
+    assert st["requests"]["plant/details"] == 9
+    time.sleep(1.05)
+    assert code(api.get("plant/details", plantId=pid)) == 200
+
+
+def test_limits_off_and_scaled(make_simulator):
+    a = Api(make_simulator(limits=False))
+    a.login()
+    pid = a.s.fleet.plants[0].plant_id
+    assert all(code(a.get("plant/details", plantId=pid)) == 200 for _ in range(12))
+    b = Api(make_simulator(qps_scale=2.0))
+    b.login()
+    codes = [code(b.get("plant/details", plantId=pid)) for _ in range(12)]
+    assert codes[:10] == [200] * 10 and 10006 in codes[10:]
+
+
+# --- windows and bad input ----------------------------------------------------------------------
+
+def test_minute_window_rules(free):
+    sn = free.s.fleet.devices[0].sn
+    ok = free.get("device/uploadData", deviceSn=sn, startTime="2025-06-01 00:00:00", endTime="2025-06-02 00:00:00",
+                  timeUnit=0)
+    assert ok["code"] == 200
+    too_long = free.get("device/uploadData", deviceSn=sn, startTime="2025-06-01 00:00:00",
+                        endTime="2025-06-02 00:05:00", timeUnit=0)
+    assert too_long["code"] == 10006 and "24 hours" in too_long["msg"] and too_long["data"] is None
+    days = free.get("device/uploadData", deviceSn=sn, startTime="2025-06-01 00:00:00",
+                    endTime="2025-08-02 00:05:00", timeUnit=1)
+    assert days["code"] == 200 and len(days["data"]["data"]) == 63
+
+
+@pytest.mark.parametrize("params,expect", [
+    ({"startTime": "2025-06-01", "endTime": "2025-06-01 10:00:00", "timeUnit": 0}, 10006),
+    ({"startTime": "2025-06-01 10:00:00", "endTime": "2025-06-01 09:00:00", "timeUnit": 0}, 10006),
+    ({"startTime": "2025-13-01 00:00:00", "endTime": "2025-13-01 01:00:00", "timeUnit": 0}, 10006),
+    ({"startTime": "2025-06-01 00:00:00", "endTime": "2025-06-01 01:00:00", "timeUnit": 7}, 10006),
+    ({"startTime": "2025-06-01 00:00:00", "endTime": "2025-06-01 01:00:00"}, 10006),
+    ({"endTime": "2025-06-01 01:00:00", "timeUnit": 0}, 10006),
+])
+def test_bad_parameters_answer_10006(free, params, expect):
+    b = free.get("device/uploadData", deviceSn=free.s.fleet.devices[0].sn, **params)
+    assert b["code"] == expect and b["msg"].startswith("parameter error") and b["data"] is None
+
+
+def test_unknown_device_or_plant(free):
+    app = free.s.fleet.app_id
+    msg = f"App {app} do not match. Unauthorized access to data"
+    assert free.get("device/uploadData", deviceSn="R5X0000J0000E00000", startTime="2025-06-01 00:00:00",
+                    endTime="2025-06-01 01:00:00", timeUnit=0) == {"code": 200015, "msg": msg, "data": None}
+    assert free.get("plant/details", plantId="12345678901") == {"code": 200015, "msg": msg, "data": None}
+    st = free.get("plant/getPlantStatisticsData", plantId="12345678901", clientDate="2025-06-01 12:00:00")
+    assert st == {"errCode": 200015, "errMsg": msg, "data": None}
+
+
+def test_garbage_never_yields_a_stack_trace(free):
+    fl = free.s.fleet
+    weird = ["", " ", "%", "0", "-1", "9" * 30, "null", "2025-02-30 00:00:00", "😀", "' OR 1=1 --"]
+    for ep in ["developer/plant/page", "developer/device/page", "plant/details", "plant/getPlantAllDeviceList",
+               "device/uploadData", "device/secData", "plant/getPlantStatisticsData", "device/alarmList",
+               "device/getDeviceAlarmList", "device/realtimeDataCommon"]:
+        for w in weird:
+            params = {"appId": w, "plantId": w, "deviceSn": w, "startTime": w, "endTime": w, "timeUnit": w,
+                      "clientDate": w, "pageNum": w, "pageSize": w, "alarmCommonState": w, "alarmDeviceType": w,
+                      "status": w, "alarmLevel": w}
+            r = free.raw(ep, **params)
+            assert r.status_code == 200
+            b = r.json()
+            assert isinstance(code(b), int) and code(b) != 200, (ep, w, b)
+            assert "Traceback" not in r.text
+    # the unknown endpoint is a 404
+    assert free.raw("device/nothing").status_code == 404
+
+
+# --- envelopes ----------------------------------------------------------------------------------
+
+def test_envelopes_and_typing_variants(free):
+    fl = free.s.fleet
+    p0 = next(p for p in fl.plants if p.plant_type == 0)
+    st = free.get("plant/getPlantStatisticsData", plantId=p0.plant_id, clientDate="2025-06-01 12:00:00")
+    assert st["errCode"] == 0 and st["errMsg"] == "" and "code" not in st
+    assert all(isinstance(st["data"][k], str) for k in st["data"] if k.endswith("Energy"))
+    det = free.get("plant/details", plantId=p0.plant_id)["data"]
+    assert det["timeZone"] == p0.time_zone and det["isInstallMeter"] in (0, 1)
+    assert {p.time_zone for p in fl.plants} >= {"Europe/Berlin", "Australia/Sydney", "Asia/Kuala_Lumpur", "PRC"}
+    lst = free.get("plant/getPlantAllDeviceList", plantId=p0.plant_id, userId="")["data"]
+    assert [i["inverterData"]["deviceSn"] for i in lst if i["deviceType"] == 1] == [d.sn for d in p0.devices]
+    hyb = next(d for d in fl.devices if d.device_type == 1)
+    raw = free.raw("device/realtimeDataCommon", deviceSn=hyb.sn).text
+    assert raw.startswith('{"errCode":"0","errMsg":""')
+    assert raw.count('"tOutPowerWatt"') == 2 and '"pv1volt"' in raw
+    rt = json.loads(raw)["data"]
+    assert all(isinstance(v, (str, int)) for v in rt.values())
+    assert rt["invTime"].endswith("Z") and len(rt["dataTime"]) == 19
+    grid = next(d for d in fl.devices if d.device_type == 0)
+    assert free.get("device/realtimeDataCommon", deviceSn=grid.sn)["code"] == 200
+    r6 = next(d for d in fl.devices if d.model == "R6")
+    pts = free.get("device/uploadData", deviceSn=r6.sn, startTime="2025-06-01 12:00:00",
+                   endTime="2025-06-01 12:30:00", timeUnit=0)["data"]["data"]
+    assert pts and all(isinstance(v, str) for p in pts for v in p.values())
+    r5 = next(d for d in fl.devices if d.model == "R5")
+    pts = free.get("device/uploadData", deviceSn=r5.sn, startTime="2025-06-01 12:00:00",
+                   endTime="2025-06-01 12:30:00", timeUnit=0)["data"]
+    assert pts["total"] is None and isinstance(pts["data"][0]["power"], int) and "pv1Volt" in pts["data"][0]
+
+
+def test_sec_data_without_monitor_and_at_night(free):
+    fl = free.s.fleet
+    none = next(p for p in fl.plants if not p.has_load_monitor)
+    b = free.get("device/secData", plantId=none.plant_id, startTime="2025-06-01 00:00:00",
+                 endTime="2025-06-01 23:59:59", timeUnit=0)
+    assert b == {"code": 10021, "msg": "plant has not been bound with load monitoring", "data": None}
+    mon = next(p for p in fl.plants if p.has_load_monitor)
+    night = free.get("device/secData", plantId=mon.plant_id, startTime="2025-06-01 00:00:00",
+                     endTime="2025-06-01 03:00:00", timeUnit=0)
+    assert night["data"]["dataList"][0]["data"] == []
+    day = free.get("device/secData", plantId=mon.plant_id, startTime="2025-06-01 00:00:00",
+                   endTime="2025-06-01 23:59:59", timeUnit=0)["data"]["dataList"][0]
+    assert day["moduleSn"] == mon.module_sn and len(day["data"]) > 200
+    for combo in [(t, m) for t in (0, 1, 3) for m in (False, True)]:
+        assert any((p.plant_type, p.has_load_monitor) == combo for p in fl.plants)
+
+
+def test_alarms(free):
+    fl = free.s.fleet
+    alarms = fl.alarms()
+    assert any(a.ended_at is None for a in alarms) and any(a.ended_at is not None for a in alarms)
+    assert any(a.ended_at and a.ended_at - a.started_at > timedelta(days=1) for a in alarms)
+    pending = free.get("device/alarmList", appId=fl.app_id)
+    assert pending["code"] == 0
+    assert {a["deviceSn"] for a in pending["data"]} == {a.device_sn for a in alarms if a.ended_at is None}
+    a = next(a for a in alarms if a.ended_at is not None and a.started_at > fl.now - timedelta(days=80))
+    rec = free.get("device/getDeviceAlarmList", deviceSn=a.device_sn, alarmCommonState=3, alarmDeviceType=1)
+    row = next(r for r in rec["data"] if r["alarmID"] == a.alarm_id)
+    assert row["alarmStartTime"] == a.started_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert row["alarmUpdateTime"] == a.ended_at.strftime("%Y-%m-%dT%H:%M:%SZ") and row["alarmState"] == 4
+    local = a.started_at.astimezone(fl.zone(fl.plant(a.plant_id))).strftime("%Y-%m-%d %H:%M:%S")
+    win = free.get("device/alarmList", deviceSn=a.device_sn, startTime=local, endTime=local, status="1,4")
+    assert [(r["alarmCode"], r["alarmTime"], r["status"]) for r in win["data"]] == [(a.alarm_code, local, 4)]
+
+
+# --- faults -------------------------------------------------------------------------------------
+
+def test_faults_5xx_10001_truncate(make_simulator):
+    s = make_simulator(limits=False, faults=Faults(seed=1, http_5xx_rate=1.0))
+    a = Api(s)
+    assert a.http.get(a.url("access_token"), params={}).status_code >= 500
+    s.set_faults(Faults(seed=1, code_10001_rate=1.0))
+    a.login()
+    b = a.get("plant/details", plantId=s.fleet.plants[0].plant_id)
+    assert b == {"code": 10001, "msg": "System error, please try again later", "data": None}
+    s.set_faults(Faults(seed=1, truncate_rate=1.0))
+    r = a.raw("plant/details", plantId=s.fleet.plants[0].plant_id)
+    assert r.status_code == 200
+    with pytest.raises(ValueError):
+        json.loads(r.text)
+    st = s.stats()
+    assert st["http_errors"]["access_token"] == 1 and st["truncated"]["plant/details"] == 1
+
+
+def test_data_faults_and_offline(make_simulator):
+    s = make_simulator(limits=False)
+    a = Api(s)
+    a.login()
+    fl = s.fleet
+    dev = next(d for d in fl.devices if d.device_type == 1)
+    q = dict(deviceSn=dev.sn, startTime="2025-06-01 10:00:00", endTime="2025-06-01 12:00:00", timeUnit=0)
+    clean = a.get("device/uploadData", **q)["data"]["data"]
+    s.set_faults(Faults(seed=3, duplicate_sample_rate=0.3, missing_field_rate=0.2, wrong_type_rate=0.2))
+    dirty = a.get("device/uploadData", **q)["data"]["data"]
+    assert len(dirty) > len(clean)
+    assert any(len(p) < len(clean[0]) for p in dirty)
+    assert any(isinstance(v, str) for p in dirty for k, v in p.items() if k != "dataTime")
+    zone = fl.zone(fl.plant(dev.plant_id))
+    t0 = datetime(2025, 6, 1, 10, 30, tzinfo=zone).astimezone(timezone.utc)
+    s.set_faults(Faults(offline={dev.sn: [(t0, t0 + timedelta(minutes=30))]}))
+    gap = a.get("device/uploadData", **q)["data"]["data"]
+    assert len(gap) == len(clean) - 6
+    truth = fl.device_day(dev.sn, date(2025, 6, 1))
+    assert int((~truth.reported).sum()) >= 6
+    assert a.get("device/uploadData", deviceSn=dev.sn, startTime="2025-06-01 10:30:00",
+                 endTime="2025-06-01 10:55:00", timeUnit=0)["data"]["data"] == []
+    s.set_faults(Faults())
+    assert fl.device_day(dev.sn, date(2025, 6, 1)).reported.sum() == truth.reported.sum() + 6
+
+
+def test_late_data_and_the_future(make_simulator):
+    s = make_simulator(limits=False)
+    a = Api(s)
+    a.login()
+    fl = s.fleet
+    dev = fl.devices[0]
+    zone = fl.zone(fl.plant(dev.plant_id))
+    now_local = fl.now.astimezone(zone).replace(tzinfo=None)
+    q = dict(deviceSn=dev.sn, startTime=(now_local - timedelta(hours=3)).strftime("%Y-%m-%d %H:%M:%S"),
+             endTime=(now_local + timedelta(hours=3)).strftime("%Y-%m-%d %H:%M:%S"), timeUnit=0)
+    on_time = a.get("device/uploadData", **q)["data"]["data"]
+    assert on_time[-1]["dataTime"] <= (now_local - timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M:%S")
+    s.set_faults(Faults(late_s=3600))
+    late = a.get("device/uploadData", **q)["data"]["data"]
+    assert len(on_time) - len(late) == 12
+    s.set_faults(Faults())
+
+
+def test_served_log_is_byte_exact(make_simulator):
+    s = make_simulator(limits=False)
+    a = Api(s)
+    a.login()
+    got = [a.raw("plant/details", plantId=p.plant_id).content for p in s.fleet.plants]
+    got.append(a.raw("device/realtimeDataCommon", deviceSn=s.fleet.devices[0].sn).content)
+    served = s.served()
+    assert [x["body"] for x in served[1:]] == got
+    assert served[0]["endpoint"] == "access_token" and served[1]["params"] == {"plantId": s.fleet.plants[0].plant_id}
+    assert s.stats()["served_responses"] == len(got) + 1
+    s.reset_stats()
+    assert s.served() == [] and s.stats()["requests"] == {}
+
+
+def test_admin_http(make_simulator):
+    s = make_simulator()
+    base = s.base_url.replace("/prod-api", "/admin")
+    fl = requests.get(base + "/fleet").json()
+    assert fl["app_id"] == s.fleet.app_id and len(fl["plants"]) == 6
+    p = s.fleet.plants[1]
+    rows = requests.get(base + "/truth/plant", params={"plantId": p.plant_id, "day": "2025-06-01"}).json()
+    assert len(rows) == 288 and rows[0]["ts_local"] == "2025-06-01 00:00:00"
+    sn = next(d.sn for d in s.fleet.devices if d.device_type == 0)
+    rows = requests.get(base + "/truth/device", params={"sn": sn, "day": "2025-06-01"}).json()
+    assert rows[0]["load_w"] is None and isinstance(rows[0]["pv_w"], int)
+    assert isinstance(requests.get(base + "/truth/alarms").json(), list)
+    r = requests.post(base + "/faults", json={"code_10001_rate": 1.0, "seed": 4})
+    assert r.status_code == 200 and s.faults.code_10001_rate == 1.0
+    assert requests.post(base + "/faults", json={"bogus": 1}).status_code == 400
+    requests.post(base + "/faults", json={})
+    assert requests.get(base + "/stats").json()["tokens_issued"] == 0
+    assert requests.post(base + "/reset").json() == {"ok": True}
