@@ -17,7 +17,7 @@ from .physics import BLOCK_DAYS, SLOTS, STEP_S, PlantPhysics, TzCalendar, Weathe
 
 # (time zone as served, country, countryCode, city, lat, lon, climate, annual kWh range, expected kWh/kWp, tilt, tz name)
 SITES = [
-    ("Europe/Berlin", "Germany", "DE", "Berlin", 52.52, 13.40, "temperate", (3200, 6000), 985, 35,
+    ("Europe/Berlin", "Germany", "DE", "Berlin", 52.52, 13.40, "temperate", (3200, 6000), 1010, 35,
      "(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna"),
     ("Australia/Sydney", "Australia", "AU", "Sydney", -33.87, 151.21, "subtropical", (4500, 8000), 1380, 22,
      "(UTC+10:00) Canberra, Melbourne, Sydney"),
@@ -194,8 +194,8 @@ class Fleet:
                     used_ids.add(pid)
                     break
             annual = float(rng.uniform(*arange))
-            kwp = round(annual / yld * float(rng.uniform(0.95, 1.08)), 2)
-            bat = round(annual / 1000.0 * float(rng.uniform(0.95, 1.15)), 1) if ptype in (1, 3) else 0.0
+            kwp = round(annual / yld * float(rng.uniform(0.94, 1.06)), 2)
+            bat = round(annual / 1000.0 * float(rng.uniform(*((0.95, 1.12) if clim == "temperate" else (0.85, 1.02)))), 1) if ptype in (1, 3) else 0.0
             name = f"{city} {SURNAMES[int(rng.integers(len(SURNAMES)))]} {'Home' if i % 3 else 'Residence'}"
             south = lat >= 0
             plant = Plant(

@@ -12,6 +12,7 @@ stored energy at the start of every day, so a single day can later be replayed f
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -31,10 +32,10 @@ SOC_MAX = 1.00
 # Climates: weather state distributions (clear, partly cloudy, overcast) at the local summer and winter
 # solstice, persistence of the day-to-day Markov chain, temperature, and seasonal load.
 CLIMATES = {
-    "temperate": dict(pi_summer=(0.30, 0.45, 0.25), pi_winter=(0.06, 0.30, 0.64), persist=0.55,
+    "temperate": dict(pi_summer=(0.34, 0.44, 0.22), pi_winter=(0.08, 0.32, 0.60), persist=0.55,
                       t_mean=10.0, t_amp=9.0, load_season=0.22, haze=1.0, night_ac=0.0),
     "subtropical": dict(pi_summer=(0.42, 0.36, 0.22), pi_winter=(0.52, 0.32, 0.16), persist=0.5,
-                        t_mean=18.0, t_amp=5.0, load_season=0.10, haze=0.97, night_ac=0.05),
+                        t_mean=18.0, t_amp=5.0, load_season=0.10, haze=0.97, night_ac=0.14),
     "tropical": dict(pi_summer=(0.14, 0.61, 0.25), pi_winter=(0.14, 0.61, 0.25), persist=0.45,
                      t_mean=28.0, t_amp=0.5, load_season=0.0, haze=0.90, night_ac=0.30),
     "humid_subtropical": dict(pi_summer=(0.22, 0.50, 0.28), pi_winter=(0.30, 0.36, 0.34), persist=0.55,
@@ -74,15 +75,17 @@ class TzCalendar:
         self.zone = ZoneInfo(tz)
         self.start = start
         self._starts: list[int] = []  # utc epoch seconds of local midnight of day i
+        self._lock = threading.Lock()
         self._extend(400)
 
     def _extend(self, n: int):
-        i = len(self._starts)
-        while len(self._starts) < n:
-            d = self.start + timedelta(days=i)
-            dt = datetime(d.year, d.month, d.day, tzinfo=self.zone)
-            self._starts.append(int(dt.timestamp()))
-            i += 1
+        with self._lock:
+            i = len(self._starts)
+            while len(self._starts) < n:
+                d = self.start + timedelta(days=i)
+                dt = datetime(d.year, d.month, d.day, tzinfo=self.zone)
+                self._starts.append(int(dt.timestamp()))
+                i += 1
 
     def day_start(self, i: int) -> int:
         if i + 1 >= len(self._starts):
@@ -103,8 +106,9 @@ class TzCalendar:
         cache = getattr(self, "_bt", None)
         if cache is None:
             cache = self._bt = {}
-        if block in cache:
-            return cache[block]
+        hit = cache.get(block)
+        if hit is not None:
+            return hit
         d0 = block * BLOCK_DAYS
         starts = np.array([self.day_start(d0 + j) for j in range(BLOCK_DAYS + 1)], dtype=np.int64)
         lens = (starts[1:] - starts[:-1]) // STEP_S
