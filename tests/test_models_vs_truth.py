@@ -3,7 +3,8 @@
 Fleet seed 7 with 6 plants has every kind: grid-tied without (Berlin) and with (PRC) a load monitor,
 storage without (Berlin) and with (Sydney), AC-coupled without (Kuala Lumpur) and with (Sydney). The days
 include both daylight-saving changes of both hemispheres. One fleet and warehouse are shared by the module
-(module-scoped) to keep it fast.
+(module-scoped, so it starts its own server; the per-test `make_simulator` fixture serves the alarm test)
+to keep it fast.
 """
 
 import time
@@ -210,7 +211,7 @@ def test_runtime_budget(built):
     assert built["seconds"] < 80
 
 
-def test_an_alarm_spanning_days_is_one_row(tmp_path):
+def test_an_alarm_spanning_days_is_one_row(make_simulator, tmp_path):
     """Open when one day is landed, recovered when the next is: one row, closed, with its code and times."""
     seen = Fleet(seed=7, plants=6, now=datetime(2025, 11, 20, tzinfo=timezone.utc))
     alarm = next(a for a in seen.alarms() if a.alarm_id == "089D4712918F0526F3F7")  # Kuala Lumpur, 8-9 June
@@ -220,11 +221,12 @@ def test_an_alarm_spanning_days_is_one_row(tmp_path):
                                     "stg_alarms", "alarm_history"}]
     for day, now in [(day1, datetime(2025, 6, 8, 15, 0, tzinfo=timezone.utc)),
                      (day2, datetime(2025, 6, 10, 0, 0, tzinfo=timezone.utc))]:
-        with SimulatorServer(Fleet(seed=7, plants=6, now=now), port=0) as server:
-            resources = _resources(server, tmp_path)
-            resources["saj"] = SajApiResource(app_id=server.fleet.app_id, app_secret=server.fleet.app_secret,
-                                              base_url=server.base_url, data_dir=str(tmp_path / f"api-{day}"))
-            assert _materialize(assets, day, resources).success
+        server = make_simulator(plants=6, seed=7, now=now)
+        resources = _resources(server, tmp_path)
+        resources["saj"] = SajApiResource(app_id=server.fleet.app_id, app_secret=server.fleet.app_secret,
+                                          base_url=server.base_url, data_dir=str(tmp_path / f"api-{day}"))
+        assert _materialize(assets, day, resources).success
+        server.stop()
         rows = _query({"dir": tmp_path}, "SELECT * FROM alarm_history WHERE alarm_id = $a", {"a": alarm.alarm_id})
         assert len(rows) == 1
         assert rows.status[0] == ("open" if day == day1 else "closed")
