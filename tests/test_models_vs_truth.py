@@ -45,11 +45,6 @@ def _resources(server, data_dir):
 
 
 def _materialize(assets, day, resources, checks=()):
-    # raw_devices reads the day's fleet through pipelines.fleet.load_fleet, which (for now) wants a
-    # raw_devices file to exist: seed an empty one so the first landing of a day can run.
-    root = resources["lake"].root
-    if not lake.partition_path(root, "raw", "raw_devices", day).exists():
-        lake.write_partition(root, "raw", "raw_devices", day, lake.raw_table(day, []))
     return dg.materialize([*assets, *checks], partition_key=day.isoformat(), resources=resources)
 
 

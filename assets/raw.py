@@ -1,0 +1,277 @@
+"""Raw landing: every SAJ API response of a day, verbatim, in one Parquet file per asset and day.
+
+The raw layer is the system of record. Models are rebuilt from it without calling the API again, so
+each response is kept exactly as received, with what was asked and when. A device or plant that still
+fails after the client's retries does not vanish: what succeeded is landed, the failures are listed in
+the logs and metadata, and the run fails so that the partition shows as failed and is fetched again.
+"""
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import dagster as dg
+
+from pipelines import lake as lakefiles
+from pipelines.client import ApiResponse, SajClient
+from pipelines.fleet import Plant, devices_flagged_with_alarms, devices_with_open_alarms, load_fleet
+from pipelines.partitions import daily_partitions, days_of, local_day_window, plant_zone
+from pipelines.resources import LakeResource, SajApiResource
+
+RAW_ASSET = dict(
+    group_name="raw",
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    kinds={"parquet"},
+    owners=["team:solar-data"],
+    tags={"layer": "raw", "source": "saj_elekeeper"},
+)
+RAW_COLUMNS = dg.TableSchema(
+    columns=[
+        dg.TableColumn("partition_date", "date", description="the plant-local day"),
+        dg.TableColumn("plant_id", "string"),
+        dg.TableColumn("device_sn", "string"),
+        dg.TableColumn("endpoint", "string", description="e.g. device/uploadData"),
+        dg.TableColumn("request_params", "string", description="query parameters as JSON, no secrets"),
+        dg.TableColumn("fetched_at", "timestamp", description="UTC"),
+        dg.TableColumn("http_status", "int"),
+        dg.TableColumn("api_code", "int", description="code or errCode of the envelope"),
+        dg.TableColumn("api_msg", "string"),
+        dg.TableColumn("attempts", "int"),
+        dg.TableColumn("body", "string", description="the response body exactly as received"),
+    ]
+)
+
+
+@dataclass
+class DayLanding:
+    """The responses and failures of one asset for one day."""
+
+    day: date
+    rows: list[tuple[str | None, str | None, ApiResponse]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def add(self, plant_id: str | None, device_sn: str | None, outcome: object) -> None:
+        if isinstance(outcome, BaseException):
+            who = " ".join(part for part in (f"plant {plant_id}" if plant_id else "", f"device {device_sn}" if device_sn else "") if part)
+            self.failures.append(f"{self.day} {who or 'fleet'}: {outcome}")
+            response = getattr(outcome, "response", None)
+            if response is not None:
+                self.rows.append((plant_id, device_sn, response))
+            return
+        for response in outcome if isinstance(outcome, list) else [outcome]:
+            self.rows.append((plant_id, device_sn, response))
+
+
+def _counter_total(value: object) -> int:
+    if isinstance(value, dict):
+        return sum(_counter_total(v) for v in value.values())
+    return int(value) if isinstance(value, (int, float)) else 0
+
+
+def _land(
+    context: dg.AssetExecutionContext,
+    asset_name: str,
+    lake_resource: LakeResource,
+    client: SajClient,
+    fetch_day: Callable[[date], DayLanding],
+) -> dg.MaterializeResult:
+    started = time.monotonic()
+    before = dict(client.stats)
+    landings = [fetch_day(day) for day in days_of(context)]
+    for landing in landings:
+        table = lakefiles.raw_table(landing.day, landing.rows)
+        lakefiles.write_partition(lake_resource.root, "raw", asset_name, landing.day, table)
+    after = dict(client.stats)
+    failures = [failure for landing in landings for failure in landing.failures]
+    rows = sum(len(landing.rows) for landing in landings)
+    metadata = {
+        "dagster/row_count": rows,
+        "dagster/column_schema": RAW_COLUMNS,
+        "days": len(landings),
+        "plants": len({p for landing in landings for p, _, _ in landing.rows if p}),
+        "devices": len({d for landing in landings for _, d, _ in landing.rows if d}),
+        "api_calls": _counter_total(after.get("calls")) - _counter_total(before.get("calls")),
+        "retries": _counter_total(after.get("retries")) - _counter_total(before.get("retries")),
+        "rate_rejections": _counter_total(after.get("rate_rejections")) - _counter_total(before.get("rate_rejections")),
+        "failures": len(failures),
+        "seconds": round(time.monotonic() - started, 2),
+        "path": dg.MetadataValue.path(str(lakefiles.partition_path(lake_resource.root, "raw", asset_name, landings[-1].day).parent.parent)),
+    }
+    if failures:
+        listing = "\n".join(failures[:200]) + ("\n..." if len(failures) > 200 else "")
+        context.log.error(f"{asset_name}: {len(failures)} call(s) failed after retries; landed the rest.\n{listing}")
+        raise dg.Failure(
+            description=f"{asset_name}: {len(failures)} plant/device call(s) failed after retries. "
+            "What succeeded is landed; re-materialise these days to fetch the rest.",
+            metadata={**metadata, "failed": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures[:200]))},
+        )
+    context.log.info(f"{asset_name}: landed {rows} responses for {len(landings)} day(s)")
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def _per_plant(client: SajClient, day: date, plants: Iterable[Plant], fetch: Callable[[Plant], object]) -> DayLanding:
+    landing = DayLanding(day)
+    for plant, outcome in client.fan_out(fetch, list(plants)):
+        landing.add(plant.plant_id, None, outcome)
+    return landing
+
+
+@dg.asset(**RAW_ASSET)
+def raw_plants(context: dg.AssetExecutionContext, saj: SajApiResource, lake: LakeResource) -> dg.MaterializeResult:
+    """The plants authorised to the app: developer/plant/page and plant/details of each plant.
+
+    plant/details gives each plant's time zone, which defines its local day for every other asset.
+    The API only tells the fleet as it is now; a range of days lands the same answers for each day.
+    """
+    client = saj.client()
+    pages = client.plant_page()
+    plant_ids, problems = [], []
+    for page in pages:
+        for row in page.rows or []:
+            try:
+                plant_ids.append(lakefiles.checked_identifier(row.get("plantId"), "plant id"))
+            except lakefiles.UnsafeIdentifierError as exc:
+                problems.append(exc)
+    details = client.fan_out(client.plant_details, plant_ids)
+    for plant_id, outcome in details:
+        if isinstance(outcome, ApiResponse):
+            try:
+                plant_zone((outcome.data or {}).get("timeZone"), plant_id)
+            except ValueError as exc:
+                problems.append(exc)
+
+    def fetch_day(day: date) -> DayLanding:
+        landing = DayLanding(day)
+        for page in pages:
+            landing.add(None, None, page)
+        for plant_id, outcome in details:
+            landing.add(plant_id, None, outcome)
+        for exc in problems:
+            landing.add(None, None, exc)
+        return landing
+
+    return _land(context, "raw_plants", lake, client, fetch_day)
+
+
+@dg.asset(**RAW_ASSET, deps=[raw_plants])
+def raw_devices(context: dg.AssetExecutionContext, saj: SajApiResource, lake: LakeResource) -> dg.MaterializeResult:
+    """The devices: developer/device/page and plant/getPlantAllDeviceList of each plant.
+
+    getPlantAllDeviceList tells each inverter's type (0 grid-tied, 1 storage, 2 AC-coupled);
+    device/page only gives a model name in its deviceType field.
+    """
+    client = saj.client()
+    pages = client.device_page()
+    plant_ids = {plant.plant_id for day in days_of(context) for plant in load_fleet(lake.root, day, with_devices=False).plants}
+    device_lists = client.fan_out(client.plant_devices, sorted(plant_ids))
+
+    def fetch_day(day: date) -> DayLanding:
+        landing = DayLanding(day)
+        for page in pages:
+            landing.add(None, None, page)
+        for plant_id, outcome in device_lists:
+            landing.add(plant_id, None, outcome)
+        return landing
+
+    return _land(context, "raw_devices", lake, client, fetch_day)
+
+
+@dg.asset(**RAW_ASSET, deps=[raw_plants, raw_devices])
+def raw_upload_data(context: dg.AssetExecutionContext, saj: SajApiResource, lake: LakeResource) -> dg.MaterializeResult:
+    """device/uploadData of every inverter for its plant's local day.
+
+    Minute data (timeUnit 0, 5-minute samples of PV, load, grid and battery) for 00:00:00-23:59:59
+    local, and the device's own day total (timeUnit 1) to reconcile the hourly sums against.
+    """
+    client = saj.client()
+
+    def fetch_day(day: date) -> DayLanding:
+        fleet = load_fleet(lake.root, day)
+        landing = DayLanding(day)
+        for problem in fleet.problems:
+            landing.failures.append(f"{day}: {problem}")
+        start, end = local_day_window(day)
+
+        def fetch(device) -> list[ApiResponse]:
+            return [*client.upload_data(device.sn, start, end, 0), *client.upload_data(device.sn, start, end, 1)]
+
+        for device, outcome in client.fan_out(fetch, fleet.devices):
+            landing.add(device.plant_id, device.sn, outcome)
+        return landing
+
+    return _land(context, "raw_upload_data", lake, client, fetch_day)
+
+
+@dg.asset(**RAW_ASSET, deps=[raw_plants])
+def raw_sec_data(context: dg.AssetExecutionContext, saj: SajApiResource, lake: LakeResource) -> dg.MaterializeResult:
+    """device/secData minute data (load monitor: PV, load, grid buy and sell) of each plant that has one.
+
+    Plants without a load monitor (plant/details isInstallMeter 0) are not asked: the API would only
+    answer that the plant is not bound with load monitoring.
+    """
+    client = saj.client()
+
+    def fetch_day(day: date) -> DayLanding:
+        start, end = local_day_window(day)
+        plants = [plant for plant in load_fleet(lake.root, day, with_devices=False).plants if plant.has_load_monitor]
+        return _per_plant(client, day, plants, lambda plant: client.sec_data(plant.plant_id, start, end, 0))
+
+    return _land(context, "raw_sec_data", lake, client, fetch_day)
+
+
+@dg.asset(**RAW_ASSET, deps=[raw_plants])
+def raw_plant_statistics(
+    context: dg.AssetExecutionContext, saj: SajApiResource, lake: LakeResource
+) -> dg.MaterializeResult:
+    """plant/getPlantStatisticsData of each plant at the end of its local day (or now, for today).
+
+    The today*/month*/year*/total* counters the SAJ portal shows, to reconcile the models against.
+    """
+    client = saj.client()
+
+    def fetch_day(day: date) -> DayLanding:
+        def fetch(plant: Plant) -> ApiResponse:
+            # A clientDate in the future is not asked for: today is read as of now.
+            now_local = datetime.now(plant.zone).replace(tzinfo=None, microsecond=0)
+            return client.plant_statistics(plant.plant_id, min(local_day_window(day)[1], now_local))
+
+        return _per_plant(client, day, load_fleet(lake.root, day, with_devices=False).plants, fetch)
+
+    return _land(context, "raw_plant_statistics", lake, client, fetch_day)
+
+
+@dg.asset(**RAW_ASSET, deps=[raw_plants, raw_devices])
+def raw_alarms(context: dg.AssetExecutionContext, saj: SajApiResource, lake: LakeResource) -> dg.MaterializeResult:
+    """Alarms: device/alarmList for the day and the pending ones, then device/getDeviceAlarmList
+    (open and recovered) for each device that has or had an alarm.
+
+    Only devices named by alarmList, flagged isAlarm in the device page, or open in the previous day's
+    landing are asked in detail, which keeps the per-device calls (5 QPS) to what the data needs.
+    """
+    client = saj.client()
+
+    def fetch_day(day: date) -> DayLanding:
+        fleet = load_fleet(lake.root, day)
+        landing = DayLanding(day)
+        start, end = local_day_window(day)
+        listings = [client.alarm_list(start=start, end=end), client.alarm_list(status="1")]
+        for response in listings:
+            landing.add(None, None, response)
+        known = {device.sn: device for device in fleet.devices}
+        named = {row.get("deviceSn") for response in listings for row in (response.data or [])}
+        named |= devices_flagged_with_alarms(lake.root, day) | devices_with_open_alarms(lake.root, day - timedelta(days=1))
+        devices = [known[sn] for sn in sorted(sn for sn in named if sn in known)]
+
+        def fetch(device) -> list[ApiResponse]:
+            return [client.device_alarm_list(device.sn, state) for state in (1, 3)]
+
+        for device, outcome in client.fan_out(fetch, devices):
+            landing.add(device.plant_id, device.sn, outcome)
+        return landing
+
+    return _land(context, "raw_alarms", lake, client, fetch_day)
+
+
+raw_assets = [raw_plants, raw_devices, raw_upload_data, raw_sec_data, raw_plant_statistics, raw_alarms]

@@ -1,0 +1,135 @@
+"""The fleet of a day, read back from the raw lake (raw_plants, raw_devices) instead of the API."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pipelines import lake
+from pipelines.partitions import plant_zone
+
+SUCCESS_CODES = (0, 200)
+
+
+@dataclass(frozen=True)
+class Device:
+    sn: str
+    plant_id: str
+    device_type: int  # 0 grid-tied, 1 storage/hybrid, 2 AC-coupled
+    model: str | None
+
+
+@dataclass
+class Plant:
+    plant_id: str
+    name: str | None
+    time_zone: str | None
+    plant_type: int | None
+    has_load_monitor: bool
+    devices: list[Device] = field(default_factory=list)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return plant_zone(self.time_zone, self.plant_id)
+
+
+class FleetNotLandedError(RuntimeError):
+    pass
+
+
+def _data_rows(table, endpoint: str):
+    for row in table.to_pylist():
+        if row["endpoint"] == endpoint and row["api_code"] in SUCCESS_CODES:
+            yield row, json.loads(row["body"])
+
+
+@dataclass
+class Fleet:
+    plants: list[Plant]
+    problems: list[str]  # identifiers from the API that were refused, and why
+
+    @property
+    def devices(self) -> list[Device]:
+        return [device for plant in self.plants for device in plant.devices]
+
+
+def load_fleet(root: Path, day: date, with_devices: bool = True) -> Fleet:
+    """Plants (with their time zone and load-monitor flag) and, unless told not to, their inverters,
+    as landed for `day`."""
+    assets = ("raw_plants", "raw_devices") if with_devices else ("raw_plants",)
+    plants_table, devices_table = (lake.read_partition(root, "raw", asset, day) for asset in ("raw_plants", "raw_devices"))
+    if plants_table is None or (with_devices and devices_table is None):
+        raise FleetNotLandedError(f"{' and '.join(assets)} not landed for {day}: materialise them for this day first.")
+    plants: dict[str, Plant] = {}
+    problems: list[str] = []
+    for row, body in _data_rows(plants_table, "plant/details"):
+        details = body.get("data") or {}
+        try:
+            plant_id = lake.checked_identifier(row["plant_id"], "plant id")
+        except lake.UnsafeIdentifierError as exc:
+            problems.append(str(exc))
+            continue
+        plants[plant_id] = Plant(
+            plant_id=plant_id,
+            name=details.get("plantName"),
+            time_zone=details.get("timeZone"),
+            plant_type=_int_or_none(details.get("type")),
+            has_load_monitor=_int_or_none(details.get("isInstallMeter")) == 1,
+        )
+    for row, body in _data_rows(devices_table, "plant/getPlantAllDeviceList") if with_devices else ():
+        plant = plants.get(row["plant_id"])
+        if plant is None:
+            continue
+        for wrapper in body.get("data") or []:
+            inverter = wrapper.get("inverterData")
+            if not inverter:
+                continue
+            try:
+                sn = lake.checked_identifier(inverter.get("deviceSn"), "device sn")
+            except lake.UnsafeIdentifierError as exc:
+                problems.append(str(exc))
+                continue
+            plant.devices.append(
+                Device(
+                    sn=sn,
+                    plant_id=plant.plant_id,
+                    device_type=_int_or_none(inverter.get("type")) or 0,
+                    model=inverter.get("deviceModel"),
+                )
+            )
+    return Fleet(sorted(plants.values(), key=lambda p: p.plant_id), problems)
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def devices_flagged_with_alarms(root: Path, day: date) -> set[str]:
+    """Devices the device page of `day` flags with isAlarm = 1."""
+    table = lake.read_partition(root, "raw", "raw_devices", day)
+    if table is None:
+        return set()
+    return {
+        str(row.get("deviceSn"))
+        for _, body in _data_rows(table, "developer/device/page")
+        for row in body.get("rows") or []
+        if _int_or_none(row.get("isAlarm")) == 1
+    }
+
+
+def devices_with_open_alarms(root: Path, day: date) -> set[str]:
+    """Devices that had an open alarm in the alarms landed for `day` (so a later day sees them close)."""
+    table = lake.read_partition(root, "raw", "raw_alarms", day)
+    if table is None:
+        return set()
+    return {
+        row["device_sn"]
+        for row, body in _data_rows(table, "device/getDeviceAlarmList")
+        if row["device_sn"] and json.loads(row["request_params"]).get("alarmCommonState") in (1, "1") and body.get("data")
+    }

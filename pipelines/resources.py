@@ -1,0 +1,71 @@
+"""Dagster resources: the SAJ API, the lake and the warehouse, configured from the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+from pydantic import PrivateAttr
+
+from pipelines.client import SajClient
+from pipelines.settings import DEFAULT_BASE_URL
+
+
+class LakeResource(dg.ConfigurableResource):
+    """Where the Parquet lake and the warehouse live (`SAJ_DATA_DIR`)."""
+
+    data_dir: str
+
+    @property
+    def root(self) -> Path:
+        return Path(self.data_dir).resolve()
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+
+class SajApiResource(dg.ConfigurableResource):
+    """The SAJ Elekeeper Open Platform. Credentials come from `SAJ_APP_ID` and `SAJ_APP_SECRET`."""
+
+    app_id: str
+    app_secret: str
+    base_url: str = DEFAULT_BASE_URL
+    data_dir: str
+    qps_scale: float = 1.0
+    max_workers: int = 16
+
+    _client: SajClient | None = PrivateAttr(default=None)
+
+    def client(self) -> SajClient:
+        if self._client is None:
+            # The token cache sits beside the lake so every run process of this deployment shares one token.
+            self._client = SajClient(
+                app_id=self.app_id,
+                app_secret=self.app_secret,
+                base_url=self.base_url,
+                cache_dir=Path(self.data_dir).resolve() / ".saj",
+                qps_scale=self.qps_scale,
+                max_workers=self.max_workers,
+            )
+        return self._client
+
+
+def data_dir_from_env() -> str:
+    return os.environ.get("SAJ_DATA_DIR", "./data")
+
+
+def build_resources() -> dict[str, object]:
+    data_dir = data_dir_from_env()
+    return {
+        "saj": SajApiResource(
+            app_id=dg.EnvVar("SAJ_APP_ID"),
+            app_secret=dg.EnvVar("SAJ_APP_SECRET"),
+            base_url=os.environ.get("SAJ_BASE_URL", DEFAULT_BASE_URL),
+            data_dir=data_dir,
+        ),
+        "lake": LakeResource(data_dir=data_dir),
+        "warehouse": DuckDBResource(database=str(Path(data_dir).resolve() / "warehouse.duckdb")),
+    }
