@@ -244,8 +244,10 @@ def block_inputs(seed: int, plants: list[PlantPhysics], cal: TzCalendar, block: 
     eot_min = 229.18 * (0.000075 + 0.001868 * np.cos(gamma) - 0.032077 * np.sin(gamma)
                         - 0.014615 * np.cos(2 * gamma) - 0.040849 * np.sin(2 * gamma))
     ha0 = (np.mod(t, 86400.0) / 3600.0 + eot_min / 60.0 - 12.0) * 15.0  # degrees, before longitude
-    ha_deg = ha0.astype(f32)[None] + lon.astype(f32)[:, None, None]
-    ha_deg = np.mod(ha_deg + f32(180.0), f32(360.0)) - f32(180.0)
+    ha0 = np.mod(ha0 + 180.0, 360.0) - 180.0
+    ha_deg = ha0.astype(f32)[None] + lon.astype(f32)[:, None, None]  # within [-360, 360)
+    ha_deg -= f32(360.0) * (ha_deg >= f32(180.0))
+    ha_deg += f32(360.0) * (ha_deg < f32(-180.0))
     # sunrise/sunset hour angle per plant and day (with a margin), to skip the night cheaply
     phi = np.radians(lat)
     dmid = decl[:, SLOTS // 2]
