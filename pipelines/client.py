@@ -231,7 +231,7 @@ class SajClient:
         self.tokens = TokenProvider(app_id, app_secret, self.base_url, self.cache_dir,  # type: ignore[arg-type]
                                     fetcher=self._fetch_token)
         self._local = threading.local()
-        self._sessions: list[requests.Session] = []
+        self._sessions: dict[threading.Thread, requests.Session] = {}
         self._sessions_lock = threading.Lock()
         self._stats_lock = threading.Lock()
         self._calls: Counter[str] = Counter()
@@ -249,6 +249,8 @@ class SajClient:
 
     # --- plumbing -----------------------------------------------------------------------------
     def _session(self) -> requests.Session:
+        """This thread's Session (connection pooling). Sessions of threads that have ended (each
+        fan-out has its own pool) are closed here, so a long backfill does not leak sockets."""
         s = getattr(self._local, "session", None)
         if s is None:
             s = requests.Session()
@@ -258,13 +260,22 @@ class SajClient:
             s.verify = self.verify_tls
             self._local.session = s
             with self._sessions_lock:
-                self._sessions.append(s)
+                for thread, old in list(self._sessions.items()):
+                    if not thread.is_alive():
+                        old.close()
+                        del self._sessions[thread]
+                self._sessions[threading.current_thread()] = s
         return s
+
+    @property
+    def open_sessions(self) -> int:
+        with self._sessions_lock:
+            return len(self._sessions)
 
     def close(self) -> None:
         """Close the HTTP sessions and log the totals."""
         with self._sessions_lock:
-            for s in self._sessions:
+            for s in self._sessions.values():
                 s.close()
             self._sessions.clear()
         self.limiter.close()
@@ -521,10 +532,16 @@ class SajClient:
             except Exception as exc:  # noqa: BLE001 - returned to the caller, never dropped
                 return exc
 
+        t0 = time.monotonic()
         if workers == 1:
-            return [(item, safe(item)) for item in items]
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="saj") as pool:
-            results = list(pool.map(safe, items))
+            results = [safe(item) for item in items]
+        else:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="saj") as pool:
+                results = list(pool.map(safe, items))
+        failed = [r for r in results if isinstance(r, BaseException)]
+        log.log(logging.WARNING if failed else logging.INFO,
+                "SAJ fan-out: %d items on %d threads in %.1f s, %d failed%s", len(items), workers,
+                time.monotonic() - t0, len(failed), f" (first: {failed[0]})" if failed else "")
         return list(zip(items, results))
 
     # --- endpoints ----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import sys
 import textwrap
 import threading
 import time
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,8 @@ DAY = "2025-01-05"
 
 @pytest.fixture(scope="module")
 def fleet():
-    return Fleet(seed=7, plants=6)
+    # a frozen clock, as in conftest's fleets (the data asked for is long in the past anyway)
+    return Fleet(seed=7, plants=6, start_date=date(2025, 1, 1), now=datetime(2025, 11, 3, 12, tzinfo=timezone.utc))
 
 
 @pytest.fixture(scope="module")
@@ -193,14 +195,14 @@ def test_token_expiry_mid_run_unannounced(sim, fleet, tmp_path):
     assert c.stats["token_refreshes"] == issued and c.stats["failures"] == 0
 
 
-def test_token_expiry_announced_refreshes_ahead(fleet, tmp_path):
-    with SimulatorServer(fleet, port=0, token_ttl_s=1) as sim:
-        c = make_client(sim, tmp_path)
-        out = c.fan_out(lambda sn: day_upload(c, sn), items(fleet, 120))
-        assert all(not isinstance(r, BaseException) and r.ok for _, r in out)
-        st = sim.stats()
-        assert st["tokens_issued"] >= 2
-        assert st["codes"]["device/uploadData"].get(200010, 0) <= 1  # refreshed before expiry
+def test_token_expiry_announced_refreshes_ahead(make_simulator, tmp_path):
+    sim = make_simulator(token_ttl_s=1)  # the token endpoint announces "expires": 1
+    c = make_client(sim, tmp_path)
+    out = c.fan_out(lambda sn: day_upload(c, sn), items(sim.fleet, 120))
+    assert all(not isinstance(r, BaseException) and r.ok for _, r in out)
+    st = sim.stats()
+    assert st["tokens_issued"] >= 2
+    assert st["codes"]["device/uploadData"].get(200010, 0) <= 1  # refreshed before expiry
 
 
 # --- errors -------------------------------------------------------------------------------------
@@ -232,19 +234,19 @@ def test_permission_and_accepted_codes(sim, fleet, tmp_path):
 
 # --- pagination and windows ---------------------------------------------------------------------
 
-def test_pagination_over_three_pages(tmp_path):
-    big = Fleet(seed=11, plants=180)
+def test_pagination_over_three_pages(make_simulator, tmp_path):
+    sim = make_simulator(plants=180, seed=11)
+    big = sim.fleet
     n = len(big.devices)
     assert 200 < n <= 300, n
-    with SimulatorServer(big, port=0) as sim:
-        c = make_client(sim, tmp_path)
-        pages = c.device_page()
-        assert len(pages) == 3 and all(p.ok for p in pages)
-        rows = [r for p in pages for r in p.rows]
-        assert len(rows) == n == pages[0].total and {r["deviceSn"] for r in rows} == {d.sn for d in big.devices}
-        assert [p.params["pageNum"] for p in pages] == [1, 2, 3]
-        plants = c.plant_page()
-        assert len(plants) == 2 and sum(len(p.rows) for p in plants) == 180
+    c = make_client(sim, tmp_path)
+    pages = c.device_page()
+    assert len(pages) == 3 and all(p.ok for p in pages)
+    rows = [r for p in pages for r in p.rows]
+    assert len(rows) == n == pages[0].total and {r["deviceSn"] for r in rows} == {d.sn for d in big.devices}
+    assert [p.params["pageNum"] for p in pages] == [1, 2, 3]
+    plants = c.plant_page()
+    assert len(plants) == 2 and sum(len(p.rows) for p in plants) == 180
 
 
 def test_minute_windows(sim, fleet, tmp_path):

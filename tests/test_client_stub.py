@@ -211,3 +211,11 @@ def test_secrets_never_logged(stub, tmp_path, caplog):
     for tok in (f"TOKEN-1-abcdefghijklmnop", f"TOKEN-2-abcdefghijklmnop", SECRET):
         assert tok not in caplog.text
     assert "plant/details" in caplog.text and "totals" in caplog.text
+
+
+def test_sessions_of_finished_fan_outs_are_closed(stub, tmp_path):
+    c = client(stub, tmp_path, max_workers=8, rate_limit=False)
+    for _ in range(5):
+        out = c.fan_out(lambda i: c.plant_details(str(i)), range(16))
+        assert all(not isinstance(r, BaseException) for _, r in out)
+    assert c.open_sessions <= 8 + 1  # the last pool's threads (and maybe the main thread), not 5 x 8
