@@ -494,8 +494,9 @@ class Fleet:
     # ------------------------------------------------------------------ alarms
     def alarms(self) -> list[Alarm]:
         now = self.now
-        if self._alarms_cache is None or self._alarms_cache[0] != now:
-            self._alarms_cache = (now, self._gen_alarms(now))
+        key = int(now.timestamp())  # a real clock regenerates at most once a second
+        if self._alarms_cache is None or self._alarms_cache[0] != key:
+            self._alarms_cache = (key, self._gen_alarms(now))
         return list(self._alarms_cache[1])
 
     def _gen_alarms(self, now: datetime) -> list[Alarm]:
@@ -520,7 +521,7 @@ class Fleet:
                 events.append((t, dur, code))
                 t += dur + float(rng.exponential(25 * 86400))
             anchor = self._anchor.timestamp()
-            if _u(self.seed, "open", dev.sn) < 0.35 and anchor <= t_now:
+            if (dev.index % 3 == 0 or _u(self.seed, "open", dev.sn) < 0.2) and anchor <= t_now:
                 st = anchor - 3600 - _u(self.seed, "openst", dev.sn) * 60 * 3600
                 code = codes[_h(self.seed, "opencode", dev.sn) % len(codes)]
                 if st > t_start:

@@ -407,3 +407,25 @@ def test_admin_http(make_simulator):
     requests.post(base + "/faults", json={})
     assert requests.get(base + "/stats").json()["tokens_issued"] == 0
     assert requests.post(base + "/reset").json() == {"ok": True}
+
+
+def test_cli_serves_until_stopped():
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "simulator", "--port", "0", "--plants", "2", "--seed", "3",
+                             "--no-limits", "--now", "2025-06-01T12:00:00Z"],
+                            stdout=subprocess.PIPE, text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+    try:
+        lines = [proc.stdout.readline() for _ in range(5)]
+        base = next(ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("base URL"))
+        app = next(ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("appId"))
+        assert "test credential" in lines[4]
+        secret = lines[4].split(":", 1)[1].split()[0]
+        r = requests.get(f"{base}/open/api/access_token", params={"appId": app, "appSecret": secret}, timeout=5)
+        assert r.json()["code"] == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
