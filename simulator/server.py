@@ -397,7 +397,8 @@ class SimulatorServer:
         out = []
         d = start.date()
         s0, s1 = start.strftime(TFMT), end.strftime(TFMT)
-        while d <= end.date():
+        last = min(end.date(), fl.local_today(plant))  # nothing is served beyond now: do not simulate it
+        while d <= last:
             dd = fl._day(plant, d)
             if dd is not None:
                 loc = dd["local"]

@@ -429,3 +429,19 @@ def test_cli_serves_until_stopped():
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
+
+
+def test_far_future_and_repeated_hour_windows(free):
+    fl = free.s.fleet
+    sn = fl.devices[0].sn
+    t0 = time.perf_counter()
+    far = free.get("device/uploadData", deviceSn=sn, startTime="2031-06-01 00:00:00", endTime="2031-06-01 23:00:00",
+                   timeUnit=0)
+    assert far["code"] == 200 and far["data"]["data"] == [] and time.perf_counter() - t0 < 1
+    berlin = next(p for p in fl.plants if p.time_zone == "Europe/Berlin")
+    rep = free.get("device/uploadData", deviceSn=berlin.devices[0].sn, startTime="2025-10-26 02:00:00",
+                   endTime="2025-10-26 02:59:59", timeUnit=0)["data"]["data"]
+    assert [p["dataTime"][11:16] for p in rep] == [f"02:{m:02d}" for m in range(0, 60, 5)] * 2
+    across = free.get("device/uploadData", deviceSn=sn, startTime="2025-06-01 12:00:00",
+                      endTime="2025-06-02 11:55:00", timeUnit=0)["data"]["data"]
+    assert len(across) == 288 and across[0]["dataTime"] == "2025-06-01 12:00:00"
