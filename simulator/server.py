@@ -91,6 +91,10 @@ class SimulatorServer:
         return self
 
     def stop(self):
+        # leave a (possibly shared) fleet without this server's outages and lateness
+        if self.fleet.offline is self._pushed_offline:
+            self.fleet.offline = {}
+            self.fleet.late_s = 0.0
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -116,10 +120,9 @@ class SimulatorServer:
     def set_faults(self, faults: Faults):
         with self._lock:
             self.faults = faults
-            self.fleet.offline = dict(faults.offline)
+            self._pushed_offline = dict(faults.offline)
+            self.fleet.offline = self._pushed_offline
             self.fleet.late_s = float(faults.late_s or 0.0)
-            with self.fleet._lock:
-                pass
 
     def reset_stats(self):
         with self._lock:
