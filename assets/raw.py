@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import dagster as dg
+import pyarrow.parquet as pq
 
 from pipelines import lake as lakefiles
 from pipelines.client import ApiResponse, SajClient
@@ -70,6 +71,35 @@ def _counter_total(value: object) -> int:
     return int(value) if isinstance(value, (int, float)) else 0
 
 
+def _lineage(context: dg.AssetExecutionContext) -> dict[str, str]:
+    """Which attempt this is: a re-execution keeps its root run, a re-executed backfill its root backfill."""
+    tags = context.run.tags
+    return {
+        "saj.run_id": context.run_id,
+        "saj.root_run_id": context.run.root_run_id or context.run_id,
+        "saj.root_backfill_id": tags.get("dagster/root_backfill_id") or tags.get("dagster/backfill") or "",
+    }
+
+
+def _landed_earlier_in_lineage(path, lineage: dict[str, str]) -> bool:
+    """True when an earlier attempt of the same run (or backfill) landed this day with no failure.
+
+    Resuming a failed range (re-execute from failure, or re-execute a backfill's failed runs) then fetches
+    only the days that failed; a new run (a schedule tick, a new backfill) always fetches again.
+    """
+    if not path.exists():
+        return False
+    try:
+        meta = {k.decode(): v.decode() for k, v in (pq.read_schema(path).metadata or {}).items()}
+    except (OSError, ValueError):
+        return False
+    if meta.get("saj.complete") != "1" or meta.get("saj.run_id") == lineage["saj.run_id"]:
+        return False
+    same_run = meta.get("saj.root_run_id") == lineage["saj.root_run_id"]
+    same_backfill = bool(lineage["saj.root_backfill_id"]) and meta.get("saj.root_backfill_id") == lineage["saj.root_backfill_id"]
+    return same_run or same_backfill
+
+
 def _land(
     context: dg.AssetExecutionContext,
     asset_name: str,
@@ -79,35 +109,58 @@ def _land(
 ) -> dg.MaterializeResult:
     started = time.monotonic()
     before = dict(client.stats)
-    landings = [fetch_day(day) for day in days_of(context)]
-    for landing in landings:
+    lineage = _lineage(context)
+    # One day at a time: a long range holds one day of responses in memory, never the whole range.
+    failures: list[str] = []
+    rows, plants, devices, skipped = 0, set(), set(), []
+    days = days_of(context)
+    for day in days:
+        path = lakefiles.partition_path(lake_resource.root, "raw", asset_name, day)
+        if _landed_earlier_in_lineage(path, lineage):
+            skipped.append(day.isoformat())
+            continue
+        landing = fetch_day(day)
         table = lakefiles.raw_table(landing.day, landing.rows)
+        receipt = {**lineage, "saj.complete": "0" if landing.failures else "1"}
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **{k.encode(): v.encode() for k, v in receipt.items()}})
         lakefiles.write_partition(lake_resource.root, "raw", asset_name, landing.day, table)
+        failures += landing.failures
+        rows += len(landing.rows)
+        plants |= {p for p, _, _ in landing.rows if p}
+        devices |= {d for _, d, _ in landing.rows if d}
+        del landing, table
+    if skipped:
+        context.log.info(
+            f"{asset_name}: {len(skipped)} day(s) already landed completely by an earlier attempt of this run "
+            f"(root run {lineage['saj.root_run_id']}); not fetched again: {', '.join(skipped)}"
+        )
     after = dict(client.stats)
-    failures = [failure for landing in landings for failure in landing.failures]
-    rows = sum(len(landing.rows) for landing in landings)
     metadata = {
         "dagster/row_count": rows,
         "dagster/column_schema": RAW_COLUMNS,
-        "days": len(landings),
-        "plants": len({p for landing in landings for p, _, _ in landing.rows if p}),
-        "devices": len({d for landing in landings for _, d, _ in landing.rows if d}),
+        "days": len(days),
+        "days_resumed": len(skipped),
+        "plants": len(plants),
+        "devices": len(devices),
         "api_calls": _counter_total(after.get("calls")) - _counter_total(before.get("calls")),
         "retries": _counter_total(after.get("retries")) - _counter_total(before.get("retries")),
         "rate_rejections": _counter_total(after.get("rate_rejections")) - _counter_total(before.get("rate_rejections")),
         "failures": len(failures),
         "seconds": round(time.monotonic() - started, 2),
-        "path": dg.MetadataValue.path(str(lakefiles.partition_path(lake_resource.root, "raw", asset_name, landings[-1].day).parent.parent)),
+        "path": dg.MetadataValue.path(str(lakefiles.partition_path(lake_resource.root, "raw", asset_name, days[-1]).parent.parent)),
     }
     if failures:
         listing = "\n".join(failures[:200]) + ("\n..." if len(failures) > 200 else "")
         context.log.error(f"{asset_name}: {len(failures)} call(s) failed after retries; landed the rest.\n{listing}")
+        # The description is what the run page and the CLI show: name the first problems there, since some
+        # (a refused identifier, an unknown time zone) need a fix, not just another run.
+        first = "; ".join(failures[:3]) + (f"; and {len(failures) - 3} more (see 'failed')" if len(failures) > 3 else "")
         raise dg.Failure(
-            description=f"{asset_name}: {len(failures)} plant/device call(s) failed after retries. "
-            "What succeeded is landed; re-materialise these days to fetch the rest.",
+            description=f"{asset_name}: {len(failures)} plant/device call(s) failed after retries or were refused: "
+            f"{first}. What succeeded is landed; fix what is named, then re-materialise these days to fetch the rest.",
             metadata={**metadata, "failed": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures[:200]))},
         )
-    context.log.info(f"{asset_name}: landed {rows} responses for {len(landings)} day(s)")
+    context.log.info(f"{asset_name}: landed {rows} responses for {len(days) - len(skipped)} day(s)")
     return dg.MaterializeResult(metadata=metadata)
 
 

@@ -11,10 +11,16 @@ from assets.checks import model_checks
 from assets.marts import mart_assets
 from assets.raw import raw_assets
 from assets.staging import staging_assets
+from pipelines.freshness import with_freshness
 from pipelines.resources import build_resources
+from pipelines.schedules import refresh_job, schedules
+from pipelines.sensors import alarms_job, sensors
 
 defs = dg.Definitions(
-    assets=[*raw_assets, *staging_assets, *mart_assets],
+    assets=with_freshness([*raw_assets, *staging_assets, *mart_assets]),
     asset_checks=[*model_checks],
+    jobs=[refresh_job, alarms_job],
+    schedules=schedules,
+    sensors=sensors,
     resources=build_resources(),
 )

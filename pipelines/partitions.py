@@ -13,9 +13,13 @@ import dagster as dg
 
 from pipelines.settings import Settings
 
-# end_offset=1: today is a partition too, so the intraday schedule can refresh it.
+# Keys are UTC-calendar days, but each plant reads a key as its own local day. end_offset=2: the last
+# partition is *tomorrow* in UTC, because from 10:00 UTC on a plant in UTC+14 (Kiribati) is already living
+# tomorrow's UTC date; with end_offset=1 its local today would not be a partition before UTC midnight and
+# the intraday schedule could not refresh it. (A plant in UTC-12 lives at most one day behind UTC: yesterday's
+# key always exists.)
 daily_partitions = dg.DailyPartitionsDefinition(
-    start_date=Settings.from_env().start_date.isoformat(), end_offset=1
+    start_date=Settings.from_env().start_date.isoformat(), end_offset=2
 )
 
 
