@@ -139,7 +139,6 @@ class Fleet:
         self.seed = int(seed)
         self.start_date = start_date
         self._now = now
-        self._anchor = now or datetime.now(timezone.utc).replace(second=0, microsecond=0)
         self.gaps = gaps
         self.app_id = f"sim-app-{self.seed}"
         self.app_secret = hashlib.sha256(f"saj-simulator-secret-{self.seed}".encode()).hexdigest()[:32].upper()
@@ -520,12 +519,14 @@ class Fleet:
                     dur = float(rng.uniform(1, 4)) * 86400
                 events.append((t, dur, code))
                 t += dur + float(rng.exponential(25 * 86400))
-            anchor = self._anchor.timestamp()
-            if (dev.index % 3 == 0 or _u(self.seed, "open", dev.sn) < 0.2) and anchor <= t_now:
-                st = anchor - 3600 - _u(self.seed, "openst", dev.sn) * 60 * 3600
-                code = codes[_h(self.seed, "opencode", dev.sn) % len(codes)]
-                if st > t_start:
-                    events.append((st, 1e12, code))
+            if dev.index % 3 == 0 or _u(self.seed, "open", dev.sn) < 0.2:
+                # Long-lasting faults on a fixed timeline (every ~4 days, 1-3.5 days long), so that at any
+                # moment some alarms are open, and the same ones on every run: they close in time, never vanish.
+                k, period = 0, 4 * 86400.0
+                while (st := t_start + k * period + _u(self.seed, "openst", dev.sn, k) * period) < t_now:
+                    code = codes[_h(self.seed, "opencode", dev.sn, k) % len(codes)]
+                    events.append((st, (1 + 2.5 * _u(self.seed, "opendur", dev.sn, k)) * 86400, code))
+                    k += 1
             for st, dur, code in events:
                 st = float(int(st // 60) * 60)
                 started = datetime.fromtimestamp(st, timezone.utc)
