@@ -36,6 +36,7 @@ class SajApiResource(dg.ConfigurableResource):
     data_dir: str
     qps_scale: float = 1.0
     max_workers: int = 16
+    timeout_s: float = 30  # seconds to wait for one answer before retrying it
 
     _client: SajClient | None = PrivateAttr(default=None)
 
@@ -49,6 +50,7 @@ class SajApiResource(dg.ConfigurableResource):
                 cache_dir=Path(self.data_dir).resolve() / ".saj",
                 qps_scale=self.qps_scale,
                 max_workers=self.max_workers,
+                timeout_s=self.timeout_s,
             )
         return self._client
 

@@ -1,6 +1,6 @@
 -- device_energy_hourly: per device and local hour (keyed by hour_utc, so a 25-hour day has 25 rows), the
 -- energy in kWh of the samples that arrived: each sample stamped T stands for [T, T+5 min), power × 5 min.
--- A missing sample is a gap, not energy; `samples` counts what was there. Input: device_samples. Parameter: $days.
+-- A missing sample is a gap, not energy; `samples` counts the samples whose values could all be read. Input: device_samples. Parameter: $days.
 CREATE TABLE IF NOT EXISTS device_energy_hourly (
     device_sn              VARCHAR,
     plant_id               VARCHAR,
@@ -31,7 +31,11 @@ SELECT
     sum(kwh_5min(grid_export_w))                            AS grid_export_kwh,
     sum(kwh_5min(battery_charge_w))                         AS battery_charge_kwh,
     sum(kwh_5min(battery_discharge_w))                      AS battery_discharge_kwh,
-    count(*)                                                AS samples
+    -- a sample counts only if every energy term the device reports could be read (a value the API sent
+    -- damaged, null or missing is unknown, not 0): an hour with samples < its intervals is incomplete
+    count(*) FILTER (WHERE pv_w IS NOT NULL AND (device_type = 0 OR (load_w IS NOT NULL
+        AND grid_import_w IS NOT NULL AND grid_export_w IS NOT NULL
+        AND battery_charge_w IS NOT NULL AND battery_discharge_w IS NOT NULL)))  AS samples
 FROM device_samples
 WHERE list_contains($days, day)
 GROUP BY device_sn, plant_id, day, hour_local, hour_utc
