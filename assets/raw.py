@@ -76,7 +76,7 @@ def _lineage(context: dg.AssetExecutionContext) -> dict[str, str]:
     tags = context.run.tags
     return {
         "saj.run_id": context.run_id,
-        "saj.root_run_id": context.run.root_run_id or context.run_id,
+        "saj.root_run_id": context.run.root_run_id or tags.get("dagster/root_run_id") or context.run_id,
         "saj.root_backfill_id": tags.get("dagster/root_backfill_id") or tags.get("dagster/backfill") or "",
     }
 
