@@ -28,6 +28,7 @@ RAW_ASSET = dict(
     owners=["team:solar-data"],
     tags={"layer": "raw", "source": "saj_elekeeper"},
 )
+ALARM_HISTORY_DAYS = 90  # how far back getDeviceAlarmList lists recovered alarms
 RAW_COLUMNS = dg.TableSchema(
     columns=[
         dg.TableColumn("partition_date", "date", description="the plant-local day"),
@@ -187,6 +188,9 @@ def raw_plants(context: dg.AssetExecutionContext, saj: SajApiResource, lake: Lak
                 plant_ids.append(lakefiles.checked_identifier(row.get("plantId"), "plant id"))
             except lakefiles.UnsafeIdentifierError as exc:
                 problems.append(exc)
+    if not plant_ids and not problems:
+        context.log.warning("raw_plants: the SAJ app sees no plants (developer/plant/page is empty): every table of "
+                            "these days will be empty. Check that the plants are still authorised to the app.")
     details = client.fan_out(client.plant_details, plant_ids)
     for plant_id, outcome in details:
         if isinstance(outcome, ApiResponse):
@@ -308,12 +312,16 @@ def raw_alarms(context: dg.AssetExecutionContext, saj: SajApiResource, lake: Lak
     def fetch_day(day: date) -> DayLanding:
         fleet = load_fleet(lake.root, day)
         landing = DayLanding(day)
-        start, end = local_day_window(day)
-        listings = [client.alarm_list(start=start, end=end), client.alarm_list(status="1")]
-        for response in listings:
+        # One alarmList over the 90 days getDeviceAlarmList's recovered list covers: alarmList is the only
+        # source of alarm codes. Only the devices whose alarms started this day are then asked in detail.
+        history_start = local_day_window(day - timedelta(days=ALARM_HISTORY_DAYS - 1))[0]
+        window = client.alarm_list(start=history_start, end=local_day_window(day)[1])
+        pending = client.alarm_list(status="1")
+        for response in (window, pending):
             landing.add(None, None, response)
         known = {device.sn: device for device in fleet.devices}
-        named = {row.get("deviceSn") for response in listings for row in (response.data or [])}
+        named = {row.get("deviceSn") for row in pending.data or []}
+        named |= {row.get("deviceSn") for row in window.data or [] if str(row.get("alarmTime")).startswith(day.isoformat())}
         named |= devices_flagged_with_alarms(lake.root, day) | devices_with_open_alarms(lake.root, day - timedelta(days=1))
         devices = [known[sn] for sn in sorted(sn for sn in named if sn in known)]
 

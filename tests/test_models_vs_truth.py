@@ -231,3 +231,13 @@ def test_an_alarm_spanning_days_is_one_row(make_simulator, tmp_path):
     assert row.duration_minutes == round((alarm.ended_at - alarm.started_at).total_seconds() / 60)
     assert row.first_seen_day == pd.Timestamp(day1) and row.last_seen_day == pd.Timestamp(day2)
     assert _query({"dir": tmp_path}, "SELECT count(*) - count(DISTINCT alarm_id) AS d FROM alarm_history").d[0] == 0
+    # Every occurrence landed, also the recovered ones from days never landed, carries the truth's code and times.
+    truth = {a.alarm_id: a for a in Fleet(seed=7, plants=6, now=datetime(2025, 6, 10, tzinfo=timezone.utc)).alarms()}
+    history = _query({"dir": tmp_path}, "SELECT * FROM alarm_history")
+    assert len(history) > 5
+    for r in history.itertuples():
+        t = truth[r.alarm_id]
+        assert (r.alarm_code, r.alarm_name, r.device_sn) == (t.alarm_code, t.alarm_name, t.device_sn)
+        assert r.started_at == pd.Timestamp(t.started_at)
+        if r.status == "closed":
+            assert r.ended_at == pd.Timestamp(t.ended_at)

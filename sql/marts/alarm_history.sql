@@ -52,4 +52,12 @@ DELETE FROM alarm_history WHERE alarm_id IN (SELECT alarm_id FROM _alarms_new WH
 INSERT INTO alarm_history BY NAME
 SELECT * EXCLUDE (wins) FROM _alarms_new WHERE wins ORDER BY alarm_id;
 
+-- getDeviceAlarmList sends no code; alarmList does, but only for alarms that started in a landed day. An
+-- occurrence alarmList never listed takes the code alarmList gives the same alarm name.
+UPDATE alarm_history AS h
+SET alarm_code = c.alarm_code
+FROM (SELECT alarm_name, min(alarm_code) AS alarm_code
+      FROM alarm_history WHERE alarm_code IS NOT NULL GROUP BY alarm_name) AS c
+WHERE h.alarm_code IS NULL AND h.alarm_name = c.alarm_name;
+
 DROP TABLE temp._alarms_new;
