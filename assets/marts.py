@@ -20,6 +20,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.staging import empty_schema
+from pipelines import charts
 from pipelines import warehouse as wh
 from pipelines.partitions import daily_partitions, days_of
 from pipelines.resources import LakeResource
@@ -159,6 +160,8 @@ def _mart_asset(mart: Mart) -> dg.AssetsDefinition:
                 )
             total_rows = wh.count_rows(conn, mart.name)
             schema = wh.table_schema(conn, mart.name)
+            # The UI's story of the day: a chart and a preview of the partition's last day, fleet totals to plot.
+            day_view = charts.day_metadata(conn, days[-1]) if mart.name == "plant_energy_hourly" else {}
         context.log.info(f"{mart.name}: {partition_rows} rows for {len(days)} day(s); {total_rows} in the table")
         return dg.MaterializeResult(
             metadata={
@@ -172,6 +175,7 @@ def _mart_asset(mart: Mart) -> dg.AssetsDefinition:
                 "last_day": days[-1].isoformat(),
                 "seconds": round(time.monotonic() - started, 3),
                 "sql": run["sql"],
+                **day_view,
             }
         )
 

@@ -73,6 +73,10 @@ def test_a_failed_day_is_resumed_alone(make_simulator, tmp_path, monkeypatch):
     assert _upload_days(server) == [broken_day] * (2 * devices)
     (mat,) = [m for m in resumed.asset_materializations_for_node("raw_upload_data")][:1]
     assert mat.metadata["days_resumed"].value == 2
+    # the UI's chart and preview of the range's last day, and numbers Dagster plots over time
+    hourly = resumed.asset_materializations_for_node("plant_energy_hourly")[-1]
+    assert hourly.metadata["chart"].value.startswith("![energy per hour on 2025-09-03](data:image/png;base64,")
+    assert hourly.metadata["preview"].value.count("\n| ") == 4 and hourly.metadata["fleet_pv_kwh"].value > 0
 
     import duckdb
 
