@@ -85,13 +85,32 @@ def prepare(conn: duckdb.DuckDBPyConnection) -> None:
     execute_statements(conn, sql_statements(MACROS), {})
 
 
-def load_table(
-    conn: duckdb.DuckDBPyConnection, name: str, paths: Sequence[Path], empty: pa.Schema | pa.Table
-) -> int:
-    """(Re)create the temporary table `name` from Parquet files; from `empty` (a schema) if there is none."""
+def drop_input(conn: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop the temporary input `name`, a table or a view (see `load_table`)."""
     if not _TABLE.fullmatch(name):
         raise ValueError(f"not a table name: {name!r}")
-    conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
+    kind = conn.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_catalog = 'temp' AND table_name = $n", {"n": name}
+    ).fetchone()
+    if kind is not None:
+        conn.execute(f"DROP {'VIEW' if kind[0] == 'VIEW' else 'TABLE'} temp.{name}")
+
+
+def load_table(
+    conn: duckdb.DuckDBPyConnection, name: str, paths: Sequence[Path], empty: pa.Schema | pa.Table,
+    lazy: bool = False,
+) -> int | None:
+    """(Re)create the temporary table `name` from Parquet files; from `empty` (a schema) if there is none.
+
+    lazy=True makes it a temporary view over the files instead (returns None: nothing is counted): a model
+    then reads only the columns and days it needs, straight from Parquet, and a year of samples is never
+    copied into memory first (the marts' rebuilds).
+    """
+    drop_input(conn, name)
+    if paths and lazy:
+        listing = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)  # paths built by pipelines.lake
+        conn.execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM read_parquet([{listing}], union_by_name = true)")
+        return None
     if paths:
         conn.execute(
             f"CREATE TEMP TABLE {name} AS SELECT * FROM read_parquet($paths, union_by_name = true)",

@@ -17,7 +17,7 @@ CREATE TABLE IF NOT EXISTS device_energy_hourly (
     samples                INTEGER
 );
 
-DELETE FROM device_energy_hourly WHERE list_contains($days, day);
+DELETE FROM device_energy_hourly WHERE day IN (SELECT unnest($days));
 
 INSERT INTO device_energy_hourly BY NAME
 SELECT
@@ -37,6 +37,6 @@ SELECT
         AND grid_import_w IS NOT NULL AND grid_export_w IS NOT NULL
         AND battery_charge_w IS NOT NULL AND battery_discharge_w IS NOT NULL)))  AS samples
 FROM device_samples
-WHERE list_contains($days, day)
+WHERE day IN (SELECT unnest($days))
 GROUP BY device_sn, plant_id, day, hour_local, hour_utc
 ORDER BY plant_id, device_sn, hour_utc;

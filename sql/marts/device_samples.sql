@@ -18,11 +18,11 @@ CREATE TABLE IF NOT EXISTS device_samples (
     today_energy_kwh     DOUBLE
 );
 
-DELETE FROM device_samples WHERE list_contains($days, day);
+DELETE FROM device_samples WHERE day IN (SELECT unnest($days));
 
 INSERT INTO device_samples BY NAME
 SELECT device_sn, plant_id, day, ts_local, ts_utc, device_type, pv_w, load_w, grid_import_w, grid_export_w,
        battery_charge_w, battery_discharge_w, battery_soc_pct, self_use_w, today_energy_kwh
 FROM stg_device_samples
-WHERE list_contains($days, day)
-ORDER BY plant_id, device_sn, ts_utc;
+WHERE day IN (SELECT unnest($days))
+ORDER BY day, plant_id, device_sn, ts_utc;

@@ -25,18 +25,18 @@ CREATE TABLE IF NOT EXISTS plant_energy_hourly (
     samples                INTEGER
 );
 
-DELETE FROM plant_energy_hourly WHERE list_contains($days, day);
+DELETE FROM plant_energy_hourly WHERE day IN (SELECT unnest($days));
 
 INSERT INTO plant_energy_hourly BY NAME
 WITH dev AS (
-    SELECT plant_id, day, device_sn, device_type, ts_utc,
+    SELECT plant_id, day, device_sn, device_type, ts_utc, ts_local,
            date_trunc('hour', ts_local)                       AS hour_local,
            ts_utc - (ts_local - date_trunc('hour', ts_local)) AS hour_utc,
            kwh_5min(pv_w) AS pv, kwh_5min(load_w) AS load, kwh_5min(grid_import_w) AS buy,
            kwh_5min(grid_export_w) AS sell, kwh_5min(battery_charge_w) AS chg,
            kwh_5min(battery_discharge_w) AS dis
     FROM device_samples
-    WHERE list_contains($days, day)
+    WHERE day IN (SELECT unnest($days))
 ),
 plant_kind AS (
     SELECT plant_id, day, bool_or(device_type IN (1, 2)) AS has_storage
@@ -56,7 +56,7 @@ dev_hourly AS (
              THEN sum(d.chg) FILTER (WHERE d.device_type IN (1, 2)) ELSE 0 END AS battery_charge_kwh,
         CASE WHEN any_value(k.has_storage)
              THEN sum(d.dis) FILTER (WHERE d.device_type IN (1, 2)) ELSE 0 END AS battery_discharge_kwh,
-        count(DISTINCT d.ts_utc)                                    AS samples,
+        bit_count(bit_or(slot_bit(d.ts_local)))                     AS samples,
         any_value(k.has_storage)                                    AS has_storage
     FROM dev AS d
     JOIN plant_kind AS k ON k.plant_id = d.plant_id AND k.day = d.day
@@ -71,9 +71,9 @@ mon_hourly AS (
         sum(kwh_5min(load_w))                              AS load_kwh,
         sum(kwh_5min(grid_import_w))                       AS grid_import_kwh,
         sum(kwh_5min(grid_export_w))                       AS grid_export_kwh,
-        count(DISTINCT ts_utc)                             AS samples
+        bit_count(bit_or(slot_bit(ts_local)))              AS samples
     FROM stg_load_monitor_samples
-    WHERE list_contains($days, day)
+    WHERE day IN (SELECT unnest($days))
     GROUP BY plant_id, day, hour_utc
 ),
 mon_days AS (SELECT DISTINCT plant_id, day FROM mon_hourly),

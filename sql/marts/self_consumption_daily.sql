@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS self_consumption_daily (
     source                 VARCHAR
 );
 
-DELETE FROM self_consumption_daily WHERE list_contains($days, day);
+DELETE FROM self_consumption_daily WHERE day IN (SELECT unnest($days));
 
 INSERT INTO self_consumption_daily BY NAME
 WITH sums AS (
@@ -30,7 +30,7 @@ WITH sums AS (
            sum(battery_charge_kwh) AS battery_charge_kwh, sum(battery_discharge_kwh) AS battery_discharge_kwh,
            count(*) AS hours, sum(samples) AS samples, string_agg(DISTINCT source, ',') AS source
     FROM plant_energy_hourly
-    WHERE list_contains($days, day)
+    WHERE day IN (SELECT unnest($days))
     GROUP BY plant_id, day
 )
 SELECT *,

@@ -32,3 +32,7 @@ CREATE OR REPLACE TEMP MACRO local_to_utc(tz, ts_local, second) AS CASE
 
 -- The energy in kWh of a power in W held for the nominal 5-minute interval of a sample.
 CREATE OR REPLACE TEMP MACRO kwh_5min(w) AS w * 5.0 / 60.0 / 1000.0;
+
+-- One bit per minute of the hour of a local stamp: bit_count(bit_or(slot_bit(ts))) counts the distinct
+-- sample instants of an hour (stamps are whole minutes) without the hash set of a count(DISTINCT).
+CREATE OR REPLACE TEMP MACRO slot_bit(ts_local) AS CAST(1 AS UBIGINT) << CAST(minute(ts_local) AS UBIGINT);
