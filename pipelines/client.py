@@ -390,7 +390,8 @@ class SajClient:
         attempt = 0  # HTTP attempts made
         transient = 0  # transient failures so far
         rate_rejections = 0
-        token_refreshed = False
+        token_refusals = 0  # tokens refused in a row, since the server last took one
+        token_refreshes = 0
         device_timeouts = 0
         last: ApiResponse | None = None
         while True:
@@ -419,6 +420,10 @@ class SajClient:
                 kind = self._kind(resp)
                 if kind == "ok":
                     return resp
+                if kind != "token" and resp.payload is not None and resp.http_status < 500:
+                    # the server took the token (it checks it first): if it refuses one later in this call (it
+                    # expired during a backoff), that is a new expiry, worth refreshing again
+                    token_refusals = 0
                 if resp.code is not None and resp.code in accept_codes and resp.http_status < 500:
                     self._count("accepted_errors")
                     return resp
@@ -440,8 +445,12 @@ class SajClient:
                     continue
                 if kind == "token" and authed:
                     self._count("token_rejections")
-                    if not token_refreshed:
-                        token_refreshed = True
+                    # Refresh and retry. Twice in a row is normal when threads share a token that dies: the
+                    # token another thread just fetched may be dead too by the time this one uses it. A third
+                    # refusal in a row means someone else keeps taking the app's one live token.
+                    token_refusals += 1
+                    if token_refusals <= 2 and token_refreshes < self.max_attempts:
+                        token_refreshes += 1
                         self.tokens.invalidate(token)  # type: ignore[arg-type]
                         self._count("retries")
                         continue

@@ -26,9 +26,12 @@ def _raw_bodies_are_json(data_dir, day=DAY):
             json.loads(row["body"])  # nothing truncated was landed as data
 
 
-def test_token_expiring_mid_backfill_is_refreshed_and_nothing_is_lost(make_simulator, tmp_path):
-    # Tokens die after 0.3 s although the server announces 7200 s: every few calls the token is refused.
-    server = make_simulator(plants=2, limits=False, faults=Faults(token_ttl_s=0.3, latency_s=0.01))
+@pytest.mark.parametrize("errors", [0.0, 0.3], ids=["expiry", "expiry-during-retries"])
+def test_token_expiring_mid_backfill_is_refreshed_and_nothing_is_lost(make_simulator, tmp_path, errors):
+    # Tokens die after 0.3 s although the server announces 7200 s: every few calls the token is refused. With
+    # system errors too, a token refreshed for a call can die again during that call's backoff.
+    server = make_simulator(plants=2, limits=False,
+                            faults=Faults(seed=4, token_ttl_s=0.3, latency_s=0.01, code_10001_rate=errors))
     days = [date(2025, 9, 1), date(2025, 9, 2), date(2025, 9, 3)]
     result = materialize(server, tmp_path, None, assets=DEVICE_ASSETS,
                          tags={"dagster/asset_partition_range_start": days[0].isoformat(),
