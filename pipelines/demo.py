@@ -28,6 +28,8 @@ def prepare_instance(data_dir: Path) -> Path:
     (home / "dagster.yaml").write_text(
         "telemetry:\n  enabled: false\n"
         "concurrency:\n  pools:\n    default_limit: 1\n"
+        # the daemon evaluates the assets' freshness policies (pipelines/freshness.py)
+        "freshness:\n  enabled: true\n"
     )
     os.environ["DAGSTER_HOME"] = str(home)
     return home
