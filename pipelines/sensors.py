@@ -34,6 +34,8 @@ alarms_job = dg.define_asset_job(
     "saj_alarms",
     selection=dg.AssetSelection.assets(*FLEET_ASSETS, *ALARM_ASSETS),
     partitions_def=daily_partitions,
+    # one process per run: a subprocess per step (~45 steps) made a one-day refresh take 150 s instead of ~20 s
+    executor_def=dg.in_process_executor,
     description="Today's alarms (and, when missing, today's fleet), for the alarm sensor.",
 )
 
