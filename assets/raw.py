@@ -4,6 +4,10 @@ The raw layer is the system of record. Models are rebuilt from it without callin
 each response is kept exactly as received, with what was asked and when. A device or plant that still
 fails after the client's retries does not vanish: what succeeded is landed, the failures are listed in
 the logs and metadata, and the run fails so that the partition shows as failed and is fetched again.
+
+A plant or device that no retry can heal (an id that is not a plain identifier, a time zone nobody can
+read) is refused by name: the asset's `nothing_refused` check fails with ERROR severity and names it,
+while the rest of the fleet flows on to the warehouse.
 """
 
 import time
@@ -53,6 +57,10 @@ class DayLanding:
     day: date
     rows: list[tuple[str | None, str | None, ApiResponse]] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+    def refuse(self, problems: Iterable[object]) -> None:
+        self.refused += [f"{self.day}: {problem}" for problem in problems]
 
     def add(self, plant_id: str | None, device_sn: str | None, outcome: object) -> None:
         if isinstance(outcome, BaseException):
@@ -80,6 +88,20 @@ def _lineage(context: dg.AssetExecutionContext) -> dict[str, str]:
         "saj.root_run_id": context.run.root_run_id or tags.get("dagster/root_run_id") or context.run_id,
         "saj.root_backfill_id": tags.get("dagster/root_backfill_id") or tags.get("dagster/backfill") or "",
     }
+
+
+def _raw_asset(**kwargs):
+    """A raw landing asset, with its check that nothing was refused."""
+
+    def decorate(fn):
+        check = dg.AssetCheckSpec(
+            "nothing_refused",
+            asset=fn.__name__,
+            description="Every plant and device could be asked for: none was refused for an unusable id or time zone.",
+        )
+        return dg.asset(**RAW_ASSET, **kwargs, check_specs=[check])(fn)
+
+    return decorate
 
 
 def _landed_earlier_in_lineage(path, lineage: dict[str, str]) -> bool:
@@ -113,6 +135,7 @@ def _land(
     lineage = _lineage(context)
     # One day at a time: a long range holds one day of responses in memory, never the whole range.
     failures: list[str] = []
+    refused: list[str] = []
     rows, plants, devices, skipped = 0, set(), set(), []
     days = days_of(context)
     for day in days:
@@ -126,6 +149,7 @@ def _land(
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), **{k.encode(): v.encode() for k, v in receipt.items()}})
         lakefiles.write_partition(lake_resource.root, "raw", asset_name, landing.day, table)
         failures += landing.failures
+        refused += landing.refused
         rows += len(landing.rows)
         plants |= {p for p, _, _ in landing.rows if p}
         devices |= {d for _, d, _ in landing.rows if d}
@@ -147,6 +171,7 @@ def _land(
         "retries": _counter_total(after.get("retries")) - _counter_total(before.get("retries")),
         "rate_rejections": _counter_total(after.get("rate_rejections")) - _counter_total(before.get("rate_rejections")),
         "failures": len(failures),
+        "refused": len(refused),
         "seconds": round(time.monotonic() - started, 2),
         "path": dg.MetadataValue.path(str(lakefiles.partition_path(lake_resource.root, "raw", asset_name, days[-1]).parent.parent)),
     }
@@ -161,8 +186,17 @@ def _land(
             f"{first}. What succeeded is landed; fix what is named, then re-materialise these days to fetch the rest.",
             metadata={**metadata, "failed": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures[:200]))},
         )
+    if refused:
+        context.log.error(f"{asset_name}: refused {len(refused)} plant(s)/device(s); the rest is landed.\n" + "\n".join(refused[:200]))
     context.log.info(f"{asset_name}: landed {rows} responses for {len(days) - len(skipped)} day(s)")
-    return dg.MaterializeResult(metadata=metadata)
+    check = dg.AssetCheckResult(
+        check_name="nothing_refused",
+        passed=not refused,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=("Refused (fix at the source, then re-materialise): " + "; ".join(refused[:5])) if refused else None,
+        metadata={"refused": dg.MetadataValue.md("\n".join(f"- {r}" for r in refused[:200]) or "none")},
+    )
+    return dg.MaterializeResult(metadata=metadata, check_results=[check])
 
 
 def _per_plant(client: SajClient, day: date, plants: Iterable[Plant], fetch: Callable[[Plant], object]) -> DayLanding:
@@ -172,7 +206,7 @@ def _per_plant(client: SajClient, day: date, plants: Iterable[Plant], fetch: Cal
     return landing
 
 
-@dg.asset(**RAW_ASSET)
+@_raw_asset()
 def raw_plants(context: dg.AssetExecutionContext, saj: SajApiResource, lake: LakeResource) -> dg.MaterializeResult:
     """The plants authorised to the app: developer/plant/page and plant/details of each plant.
 
@@ -205,14 +239,13 @@ def raw_plants(context: dg.AssetExecutionContext, saj: SajApiResource, lake: Lak
             landing.add(None, None, page)
         for plant_id, outcome in details:
             landing.add(plant_id, None, outcome)
-        for exc in problems:
-            landing.add(None, None, exc)
+        landing.refuse(problems)
         return landing
 
     return _land(context, "raw_plants", lake, client, fetch_day)
 
 
-@dg.asset(**RAW_ASSET, deps=[raw_plants])
+@_raw_asset(deps=[raw_plants])
 def raw_devices(context: dg.AssetExecutionContext, saj: SajApiResource, lake: LakeResource) -> dg.MaterializeResult:
     """The devices: developer/device/page and plant/getPlantAllDeviceList of each plant.
 
@@ -221,11 +254,13 @@ def raw_devices(context: dg.AssetExecutionContext, saj: SajApiResource, lake: La
     """
     client = saj.client()
     pages = client.device_page()
-    plant_ids = {plant.plant_id for day in days_of(context) for plant in load_fleet(lake.root, day, with_devices=False).plants}
+    fleets = {day: load_fleet(lake.root, day, with_devices=False) for day in days_of(context)}
+    plant_ids = {plant.plant_id for fleet in fleets.values() for plant in fleet.plants}
     device_lists = client.fan_out(client.plant_devices, sorted(plant_ids))
 
     def fetch_day(day: date) -> DayLanding:
         landing = DayLanding(day)
+        landing.refuse(fleets[day].problems)
         for page in pages:
             landing.add(None, None, page)
         for plant_id, outcome in device_lists:
@@ -235,7 +270,7 @@ def raw_devices(context: dg.AssetExecutionContext, saj: SajApiResource, lake: La
     return _land(context, "raw_devices", lake, client, fetch_day)
 
 
-@dg.asset(**RAW_ASSET, deps=[raw_plants, raw_devices])
+@_raw_asset(deps=[raw_plants, raw_devices])
 def raw_upload_data(context: dg.AssetExecutionContext, saj: SajApiResource, lake: LakeResource) -> dg.MaterializeResult:
     """device/uploadData of every inverter for its plant's local day.
 
@@ -247,8 +282,7 @@ def raw_upload_data(context: dg.AssetExecutionContext, saj: SajApiResource, lake
     def fetch_day(day: date) -> DayLanding:
         fleet = load_fleet(lake.root, day)
         landing = DayLanding(day)
-        for problem in fleet.problems:
-            landing.failures.append(f"{day}: {problem}")
+        landing.refuse(fleet.problems)
         start, end = local_day_window(day)
 
         def fetch(device) -> list[ApiResponse]:
@@ -261,7 +295,7 @@ def raw_upload_data(context: dg.AssetExecutionContext, saj: SajApiResource, lake
     return _land(context, "raw_upload_data", lake, client, fetch_day)
 
 
-@dg.asset(**RAW_ASSET, deps=[raw_plants])
+@_raw_asset(deps=[raw_plants])
 def raw_sec_data(context: dg.AssetExecutionContext, saj: SajApiResource, lake: LakeResource) -> dg.MaterializeResult:
     """device/secData minute data (load monitor: PV, load, grid buy and sell) of each plant that has one.
 
@@ -272,13 +306,16 @@ def raw_sec_data(context: dg.AssetExecutionContext, saj: SajApiResource, lake: L
 
     def fetch_day(day: date) -> DayLanding:
         start, end = local_day_window(day)
-        plants = [plant for plant in load_fleet(lake.root, day, with_devices=False).plants if plant.has_load_monitor]
-        return _per_plant(client, day, plants, lambda plant: client.sec_data(plant.plant_id, start, end, 0))
+        fleet = load_fleet(lake.root, day, with_devices=False)
+        plants = [plant for plant in fleet.plants if plant.has_load_monitor]
+        landing = _per_plant(client, day, plants, lambda plant: client.sec_data(plant.plant_id, start, end, 0))
+        landing.refuse(fleet.problems)
+        return landing
 
     return _land(context, "raw_sec_data", lake, client, fetch_day)
 
 
-@dg.asset(**RAW_ASSET, deps=[raw_plants])
+@_raw_asset(deps=[raw_plants])
 def raw_plant_statistics(
     context: dg.AssetExecutionContext, saj: SajApiResource, lake: LakeResource
 ) -> dg.MaterializeResult:
@@ -294,12 +331,15 @@ def raw_plant_statistics(
             now_local = datetime.now(plant.zone).replace(tzinfo=None, microsecond=0)
             return client.plant_statistics(plant.plant_id, min(local_day_window(day)[1], now_local))
 
-        return _per_plant(client, day, load_fleet(lake.root, day, with_devices=False).plants, fetch)
+        fleet = load_fleet(lake.root, day, with_devices=False)
+        landing = _per_plant(client, day, fleet.plants, fetch)
+        landing.refuse(fleet.problems)
+        return landing
 
     return _land(context, "raw_plant_statistics", lake, client, fetch_day)
 
 
-@dg.asset(**RAW_ASSET, deps=[raw_plants, raw_devices])
+@_raw_asset(deps=[raw_plants, raw_devices])
 def raw_alarms(context: dg.AssetExecutionContext, saj: SajApiResource, lake: LakeResource) -> dg.MaterializeResult:
     """Alarms: device/alarmList for the day and the pending ones, then device/getDeviceAlarmList
     (open and recovered) for each device that has or had an alarm.
@@ -312,6 +352,7 @@ def raw_alarms(context: dg.AssetExecutionContext, saj: SajApiResource, lake: Lak
     def fetch_day(day: date) -> DayLanding:
         fleet = load_fleet(lake.root, day)
         landing = DayLanding(day)
+        landing.refuse(fleet.problems)
         # One alarmList over the 90 days getDeviceAlarmList's recovered list covers: alarmList is the only
         # source of alarm codes. Only the devices whose alarms started this day are then asked in detail.
         history_start = local_day_window(day - timedelta(days=ALARM_HISTORY_DAYS - 1))[0]

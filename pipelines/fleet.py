@@ -100,7 +100,15 @@ def load_fleet(root: Path, day: date, with_devices: bool = True) -> Fleet:
                     model=inverter.get("deviceModel"),
                 )
             )
-    return Fleet(sorted(plants.values(), key=lambda p: p.plant_id), problems)
+    usable = []
+    for plant in sorted(plants.values(), key=lambda p: p.plant_id):
+        try:
+            plant.zone
+        except ValueError as exc:  # its local day cannot be known: left out, by name, never guessed as UTC
+            problems.append(str(exc))
+            continue
+        usable.append(plant)
+    return Fleet(usable, problems)
 
 
 def _int_or_none(value) -> int | None:

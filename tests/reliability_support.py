@@ -118,3 +118,12 @@ def compare_device_day(fleet, data_dir: Path, day: date, sns=None, damaged: bool
                 elif not pd.isna(value):
                     assert value <= float(getattr(row, f"{t}_rep")) + TOL, (dev.sn, row.hour_utc, t, "invented")
     return stats
+
+
+def refusals(result) -> dict[str, str]:
+    """The failed `nothing_refused` checks of a run: asset name -> what the check said."""
+    return {
+        evaluation.asset_key.path[-1]: f"{evaluation.description} {evaluation.metadata}"
+        for evaluation in result.get_asset_check_evaluations()
+        if evaluation.check_name == "nothing_refused" and not evaluation.passed
+    }
