@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 import uuid
 from collections.abc import Iterable
 from datetime import date
@@ -69,9 +70,15 @@ def asset_glob(root: Path, layer: str, asset: str) -> str:
     return str(partition_path(root, layer, asset, date(2000, 1, 1)).parent.parent / "date=*" / "data.parquet")
 
 
+STALE_TMP_S = 3600  # a temporary file this old was left by a writer that was killed
+
+
 def write_partition(root: Path, layer: str, asset: str, day: date, table: pa.Table) -> Path:
     final = partition_path(root, layer, asset, day)
     final.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in final.parent.glob(".data-*.tmp"):
+        if time.time() - leftover.stat().st_mtime > STALE_TMP_S:
+            leftover.unlink(missing_ok=True)
     tmp = final.parent / f".data-{uuid.uuid4().hex}.tmp"
     try:
         pq.write_table(table, tmp, compression="zstd")
