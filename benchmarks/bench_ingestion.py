@@ -138,16 +138,16 @@ def endpoint_rates(data_dir: Path) -> dict:
 
     glob = str(data_dir / "lake" / "raw" / "*" / "date=*" / "data.parquet")
     rows = duckdb.sql(
-        f"""SELECT endpoint, count(*) AS landed, count(DISTINCT request_params) AS calls,
+        f"""SELECT endpoint, count(*) AS calls, count(DISTINCT request_params) AS distinct_params,
                    epoch(max(fetched_at)) - epoch(min(fetched_at)) AS busy_s
             FROM (SELECT DISTINCT endpoint, request_params, fetched_at FROM read_parquet('{glob}'))
             GROUP BY endpoint ORDER BY endpoint"""
     ).fetchall()
     out = {}
-    for endpoint, landed, calls, busy in rows:
+    for endpoint, calls, distinct_params, busy in rows:
         limit = documented_qps(endpoint)
         rate = (calls - 1) / busy if busy and calls > 1 else None
-        out[endpoint] = {"calls": calls, "busy_s": round(busy, 2), "rate_qps": round(rate, 2) if rate else None,
+        out[endpoint] = {"calls": calls, "distinct_params": distinct_params, "busy_s": round(busy, 2), "rate_qps": round(rate, 2) if rate else None,
                          "limit_qps": limit, "fraction_of_limit": round(rate / limit, 3) if rate and limit else None}
     return out
 

@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 warnings.filterwarnings("ignore")
 
 HISTORY_DAYS = 365
+CAPPED = "1GB"  # the DuckDB memory_limit of the side-by-side capped rebuild
 BUILT_MARTS = ["plants", "devices", "device_samples", "device_energy_hourly", "plant_energy_hourly",
                "self_consumption_daily", "self_consumption_monthly"]
 
@@ -274,6 +275,15 @@ def main(argv=None) -> int:
             r["pandas"] = run_phase(["--phase", "pandas", "--n", str(n)])
             print(f"  pandas {r['pandas']}", file=sys.stderr)
         if n == max(a.sizes):
+            if not a.memory_limit:  # the same rebuild with DuckDB capped, side by side
+                dbc = work / "warehouse-capped.duckdb"
+                r["rebuild_capped"] = run_phase(["--phase", "rebuild", "--n", str(n), "--db", str(dbc),
+                                                 "--memory-limit", CAPPED])
+                print(f"  rebuild with memory_limit {CAPPED}: {r['rebuild_capped']}", file=sys.stderr)
+                r["new_day_capped"] = run_phase(["--phase", "new_day", "--n", str(n), "--db", str(dbc),
+                                                 "--memory-limit", CAPPED])
+                print(f"  new day with memory_limit {CAPPED}: {r['new_day_capped']}", file=sys.stderr)
+                dbc.unlink(missing_ok=True)
             db30 = work / "warehouse-30.duckdb"
             r["rebuild_30"] = run_phase(["--phase", "rebuild", "--n", str(n), "--db", str(db30), "--history", "30", *ml])
             r["new_day_30"] = run_phase(["--phase", "new_day", "--n", str(n), "--db", str(db30), "--history", "30", *ml])
