@@ -14,7 +14,7 @@ import pytest
 
 from pipelines.auth import Token, TokenProvider, refresh_margin_s, sign
 
-# The guide's vectors (/work/shared/docs/saj-upload-data-guide.md)
+# The guide's vectors (saj-upload-data-guide.md in the shared API documents)
 VECTORS = [
     ("VH_ExampleApp", "M2S4182G2349E02268", "54f0f2d6e083554eae2f5782ad3bece0a054d44c400bcbb853490c49c8058c24"),
     ("VH_ExampleApp", "R5X2602J2516E27344", "e27abb3873658ed95fe1bffad6e286ae086c8a5c351567efabe4c2f6e7bb1ce4"),

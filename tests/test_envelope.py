@@ -1,4 +1,4 @@
-"""Envelope normalisation on the real responses in /work/shared/fixtures/saj-open-api."""
+"""Envelope normalisation on the real responses in tests/fixtures/saj-open-api (see its SOURCES.md)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ import pytest
 from pipelines.client import ApiResponse
 from pipelines.envelope import classify, is_success, is_too_frequent, normalise, parse_body, to_int, total_pages
 
-FIXTURES = Path("/work/shared/fixtures/saj-open-api")
-if not FIXTURES.exists():  # the repository's own copy, when there is one
-    FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "saj-open-api"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "saj-open-api"
 
 ALL = sorted(FIXTURES.glob("*.json"))
 

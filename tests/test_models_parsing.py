@@ -1,5 +1,5 @@
 """Staging and marts over raw rows built from the contract's response shapes (docs/simulator.md) and the
-real captured responses in ../shared/fixtures: quirks, time zones and daylight-saving days, without HTTP."""
+real captured responses in tests/fixtures: quirks, time zones and daylight-saving days, without HTTP."""
 
 import json
 from datetime import date, datetime, timedelta, timezone
@@ -15,7 +15,7 @@ from assets.marts import MARTS, build_mart
 from assets.staging import STAGING_TABLES, build_staging_day
 from pipelines import lake
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "saj-open-api"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "saj-open-api"
 FETCHED = datetime(2025, 11, 1, tzinfo=timezone.utc)
 
 
