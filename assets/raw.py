@@ -84,8 +84,8 @@ def _lineage(context: dg.AssetExecutionContext) -> dict[str, str]:
     """Which attempt this is: a re-execution keeps its root run, a re-executed backfill its root backfill."""
     tags = context.run.tags
     return {
-        "saj.run_id": context.run_id,
-        "saj.root_run_id": context.run.root_run_id or tags.get("dagster/root_run_id") or context.run_id,
+        "saj.run_id": context.run.run_id,
+        "saj.root_run_id": context.run.root_run_id or tags.get("dagster/root_run_id") or context.run.run_id,
         "saj.root_backfill_id": tags.get("dagster/root_backfill_id") or tags.get("dagster/backfill") or "",
     }
 
