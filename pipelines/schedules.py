@@ -145,7 +145,6 @@ SETTINGS = ScheduleSettings.from_env()
 refresh_job = dg.define_asset_job(
     "saj_refresh",
     selection=dg.AssetSelection.all(),
-    partitions_def=daily_partitions,
     # one process per run: a subprocess per step (~45 steps) made a one-day refresh take 150 s instead of ~20 s
     executor_def=dg.in_process_executor,
     description="The whole graph (raw -> staging -> marts, with checks) over a range of days, in one run.",

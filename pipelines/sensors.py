@@ -22,7 +22,6 @@ import dagster as dg
 
 from pipelines import lake as lakefiles
 from pipelines.errors import SajError
-from pipelines.partitions import daily_partitions
 from pipelines.resources import LakeResource, SajApiResource
 from pipelines.schedules import SETTINGS, _clamp, fleet_zones, intraday_days, range_request
 
@@ -33,7 +32,6 @@ POLL_SECONDS = int(os.environ.get("SAJ_ALARM_POLL_SECONDS", "180"))
 alarms_job = dg.define_asset_job(
     "saj_alarms",
     selection=dg.AssetSelection.assets(*FLEET_ASSETS, *ALARM_ASSETS),
-    partitions_def=daily_partitions,
     # one process per run: a subprocess per step (~45 steps) made a one-day refresh take 150 s instead of ~20 s
     executor_def=dg.in_process_executor,
     description="Today's alarms (and, when missing, today's fleet), for the alarm sensor.",
