@@ -69,5 +69,9 @@ def build_resources() -> dict[str, object]:
             data_dir=data_dir,
         ),
         "lake": LakeResource(data_dir=data_dir),
-        "warehouse": DuckDBResource(database=str(Path(data_dir).resolve() / "warehouse.duckdb")),
+        # A bounded memory_limit makes DuckDB spill to disk instead of taking most of the machine on a rebuild.
+        "warehouse": DuckDBResource(
+            database=str(Path(data_dir).resolve() / "warehouse.duckdb"),
+            connection_config={"memory_limit": os.environ.get("SAJ_DUCKDB_MEMORY_LIMIT", "1GB")},
+        ),
     }
