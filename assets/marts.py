@@ -70,7 +70,7 @@ MARTS = [
     Mart(
         "plant_energy_hourly",
         staged=("stg_load_monitor_samples",),
-        deps=("device_samples", "stg_load_monitor_samples", "plants"),
+        deps=("device_energy_hourly", "stg_load_monitor_samples", "plants"),
         description="Per plant and plant-local hour (keyed by hour_utc), kWh: from the load monitor (secData) where "
         "the plant has one (battery from its storage inverter), otherwise from its inverters. In AC-coupled plants "
         "the PV is the deviceType-2 inverter's (its PV meter sees the grid-tied inverter beside it). Grid-tied "

@@ -341,13 +341,16 @@ def raw_plant_statistics(
 
 @_raw_asset(deps=[raw_plants, raw_devices])
 def raw_alarms(context: dg.AssetExecutionContext, saj: SajApiResource, lake: LakeResource) -> dg.MaterializeResult:
-    """Alarms: device/alarmList for the day and the pending ones, then device/getDeviceAlarmList
-    (open and recovered) for each device that has or had an alarm.
+    """Alarms: device/alarmList (the 90 days up to the day, and the pending ones), then
+    device/getDeviceAlarmList (open and recovered) for each device that has or had an alarm.
 
     Only devices named by alarmList, flagged isAlarm in the device page, or open in the previous day's
-    landing are asked in detail, which keeps the per-device calls (5 QPS) to what the data needs.
+    landing are asked in detail, once per run (getDeviceAlarmList has no day: a range lands the same
+    answers for each day that names the device), which keeps the per-device calls (5 QPS) to what the
+    data needs.
     """
     client = saj.client()
+    details: dict[str, object] = {}  # device sn -> its getDeviceAlarmList answers (or failure) in this run
 
     def fetch_day(day: date) -> DayLanding:
         fleet = load_fleet(lake.root, day)
@@ -369,8 +372,10 @@ def raw_alarms(context: dg.AssetExecutionContext, saj: SajApiResource, lake: Lak
         def fetch(device) -> list[ApiResponse]:
             return [client.device_alarm_list(device.sn, state) for state in (1, 3)]
 
-        for device, outcome in client.fan_out(fetch, devices):
-            landing.add(device.plant_id, device.sn, outcome)
+        for device, outcome in client.fan_out(fetch, [device for device in devices if device.sn not in details]):
+            details[device.sn] = outcome
+        for device in devices:
+            landing.add(device.plant_id, device.sn, details[device.sn])
         return landing
 
     return _land(context, "raw_alarms", lake, client, fetch_day)

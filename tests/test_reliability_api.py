@@ -114,7 +114,8 @@ def test_a_device_offline_for_hours_leaves_a_visible_gap(make_simulator, tmp_pat
     fleet_sn = "R5X6976G2214E02121"  # Berlin, UTC+2 in September
     span = (datetime(2025, 9, 1, 8, 10, tzinfo=timezone.utc), datetime(2025, 9, 1, 11, 40, tzinfo=timezone.utc))
     server = make_simulator(plants=2, limits=False, faults=Faults(offline={fleet_sn: [span]}))
-    assert materialize(server, tmp_path, DAY, assets=DEVICE_ASSETS).success
+    with_plant = select(DEVICE_PATH | {"raw_sec_data", "stg_load_monitor_samples", "plants", "plant_energy_hourly"})
+    assert materialize(server, tmp_path, DAY, assets=with_plant).success
     stats = compare_device_day(server.fleet, tmp_path, DAY, sns={fleet_sn})
     assert stats == {"hours": 24, "complete": 20, "partial": 2, "missing": 2}, stats
     hours = query(tmp_path, "SELECT hour_utc, samples FROM device_energy_hourly WHERE device_sn = $sn AND day = $d "
@@ -123,6 +124,13 @@ def test_a_device_offline_for_hours_leaves_a_visible_gap(make_simulator, tmp_pat
     assert by_hour[8] == 2 and 9 not in by_hour and 10 not in by_hour and by_hour[11] == 4  # 08:00-08:10, 11:40-12:00
     # the other devices are whole
     assert compare_device_day(server.fleet, tmp_path, DAY, sns={"R6I4835J2194E36216", "H2T4537G2237E04332"})["complete"] == 48
+    # the plant's hours are as complete as its least complete inverter (its other inverter reported throughout)
+    plant = query(tmp_path, "SELECT hour_utc, samples, source FROM plant_energy_hourly WHERE plant_id = $p AND day = $d",
+                  {"p": server.fleet.device(fleet_sn).plant_id, "d": DAY})
+    assert set(plant.source) == {"devices"} and len(plant) == 24
+    plant_hours = {h.hour: s for h, s in zip(plant.hour_utc.dt.tz_convert("UTC"), plant.samples)}
+    assert (plant_hours[8], plant_hours[9], plant_hours[10], plant_hours[11]) == (2, 0, 0, 4)
+    assert sum(s == 12 for s in plant_hours.values()) == 20
 
 
 def test_duplicated_samples_are_counted_once(make_simulator, tmp_path):

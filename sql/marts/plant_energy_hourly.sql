@@ -8,7 +8,7 @@
 --   grid come from storage inverters (types 1 and 2); a plant with only grid-tied inverters knows only its
 --   PV: load and grid are NULL (unknown), and its battery terms 0 (it has none).
 -- self_consumed = pv - grid_export.
--- Inputs: device_samples (warehouse), stg_load_monitor_samples (temp). Parameter: $days.
+-- Inputs: device_energy_hourly (warehouse), stg_load_monitor_samples (temp). Parameter: $days.
 CREATE TABLE IF NOT EXISTS plant_energy_hourly (
     plant_id               VARCHAR,
     day                    DATE,
@@ -28,38 +28,33 @@ CREATE TABLE IF NOT EXISTS plant_energy_hourly (
 DELETE FROM plant_energy_hourly WHERE day IN (SELECT unnest($days));
 
 INSERT INTO plant_energy_hourly BY NAME
-WITH dev AS (
-    SELECT plant_id, day, device_sn, device_type, ts_utc, ts_local,
-           date_trunc('hour', ts_local)                       AS hour_local,
-           ts_utc - (ts_local - date_trunc('hour', ts_local)) AS hour_utc,
-           kwh_5min(pv_w) AS pv, kwh_5min(load_w) AS load, kwh_5min(grid_import_w) AS buy,
-           kwh_5min(grid_export_w) AS sell, kwh_5min(battery_charge_w) AS chg,
-           kwh_5min(battery_discharge_w) AS dis
-    FROM device_samples
+WITH plant_kind AS (
+    SELECT plant_id, day, count(DISTINCT device_sn) AS devices, bool_or(device_type IN (1, 2)) AS has_storage
+    FROM device_energy_hourly
     WHERE day IN (SELECT unnest($days))
+    GROUP BY plant_id, day
 ),
-plant_kind AS (
-    SELECT plant_id, day, bool_or(device_type IN (1, 2)) AS has_storage
-    FROM dev GROUP BY plant_id, day
-),
+-- From the inverters' own hours (not their samples again). An hour is as complete as its least complete
+-- inverter: `samples` is the fewest readable samples any of the plant's inverters had, 0 if one sent none.
 dev_hourly AS (
     SELECT
         d.plant_id, d.day, d.hour_utc,
         min(d.hour_local) AS hour_local,
         CASE WHEN count(*) FILTER (WHERE d.device_type = 2) > 0
-             THEN sum(d.pv) FILTER (WHERE d.device_type = 2)
-             ELSE sum(d.pv) END                                     AS pv_kwh,
-        sum(d.load) FILTER (WHERE d.device_type IN (1, 2))          AS load_kwh,
-        sum(d.buy)  FILTER (WHERE d.device_type IN (1, 2))          AS grid_import_kwh,
-        sum(d.sell) FILTER (WHERE d.device_type IN (1, 2))          AS grid_export_kwh,
+             THEN sum(d.pv_kwh) FILTER (WHERE d.device_type = 2)
+             ELSE sum(d.pv_kwh) END                                          AS pv_kwh,
+        sum(d.load_kwh)        FILTER (WHERE d.device_type IN (1, 2))        AS load_kwh,
+        sum(d.grid_import_kwh) FILTER (WHERE d.device_type IN (1, 2))        AS grid_import_kwh,
+        sum(d.grid_export_kwh) FILTER (WHERE d.device_type IN (1, 2))        AS grid_export_kwh,
         CASE WHEN any_value(k.has_storage)
-             THEN sum(d.chg) FILTER (WHERE d.device_type IN (1, 2)) ELSE 0 END AS battery_charge_kwh,
+             THEN sum(d.battery_charge_kwh) FILTER (WHERE d.device_type IN (1, 2)) ELSE 0 END    AS battery_charge_kwh,
         CASE WHEN any_value(k.has_storage)
-             THEN sum(d.dis) FILTER (WHERE d.device_type IN (1, 2)) ELSE 0 END AS battery_discharge_kwh,
-        bit_count(bit_or(slot_bit(d.ts_local)))                     AS samples,
-        any_value(k.has_storage)                                    AS has_storage
-    FROM dev AS d
+             THEN sum(d.battery_discharge_kwh) FILTER (WHERE d.device_type IN (1, 2)) ELSE 0 END AS battery_discharge_kwh,
+        CASE WHEN count(*) = any_value(k.devices) THEN min(d.samples) ELSE 0 END AS samples,
+        any_value(k.has_storage)                                             AS has_storage
+    FROM device_energy_hourly AS d
     JOIN plant_kind AS k ON k.plant_id = d.plant_id AND k.day = d.day
+    WHERE d.day IN (SELECT unnest($days))
     GROUP BY d.plant_id, d.day, d.hour_utc
 ),
 mon_hourly AS (
