@@ -57,10 +57,11 @@ def free_port() -> int:
 class Simulator:
     """`python -m simulator` in a child process."""
 
-    def __init__(self, plants: int, seed: int, limits: bool = True):
+    def __init__(self, plants: int, seed: int, limits: bool = True, devices: int | None = None):
         self.port = free_port()
         args = [sys.executable, "-W", "ignore", "-m", "simulator", "--port", str(self.port), "--plants", str(plants),
                 "--seed", str(seed), "--now", NOW] + ([] if limits else ["--no-limits"])
+        args += ["--devices", str(devices)] if devices else []
         self.proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         info = {}
         while "appSecret" not in info:
@@ -228,6 +229,7 @@ def machine() -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--plants", type=int, default=200)
+    ap.add_argument("--devices", type=int, default=400, help="devices in all (0: the simulator's usual mix)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--backfill-days", type=int, default=7)
     ap.add_argument("--skip", default="", help="comma-separated cases to skip: day_in_process, day_multiprocess, "
@@ -235,8 +237,8 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     skip = set(filter(None, a.skip.split(",")))
     OUT.mkdir(parents=True, exist_ok=True)
-    res = {"machine": machine(), "plants": a.plants, "now": NOW, "cases": {}}
-    sim = Simulator(a.plants, a.seed)
+    res = {"machine": machine(), "plants": a.plants, "devices": a.devices, "now": NOW, "cases": {}}
+    sim = Simulator(a.plants, a.seed, devices=a.devices)
     try:
         fleet = sim.fleet()
         plants = fleet.get("plants", [])

@@ -17,6 +17,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m simulator", description=__doc__)
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--plants", type=int, default=6)
+    ap.add_argument("--devices", type=int, default=None,
+                    help="devices in all (grid-tied plants get several inverters); default: the usual mix")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--start-date", type=date.fromisoformat, default=date(2025, 1, 1))
     ap.add_argument("--now", type=lambda s: datetime.fromisoformat(s.replace("Z", "+00:00")), default=None,
@@ -38,7 +40,8 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     if a.now is not None and a.now.tzinfo is None:
         a.now = a.now.replace(tzinfo=timezone.utc)
-    fleet = Fleet(seed=a.seed, plants=a.plants, start_date=a.start_date, now=a.now, gaps=not a.no_gaps)
+    fleet = Fleet(seed=a.seed, plants=a.plants, start_date=a.start_date, now=a.now, gaps=not a.no_gaps,
+                  devices=a.devices)
     faults = Faults(seed=a.fault_seed, http_5xx_rate=a.fault_5xx, code_10001_rate=a.fault_10001,
                     latency_s=a.latency, truncate_rate=a.fault_truncate, missing_field_rate=a.fault_missing_field,
                     wrong_type_rate=a.fault_wrong_type, duplicate_sample_rate=a.fault_duplicate,

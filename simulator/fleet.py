@@ -131,7 +131,7 @@ class Fleet:
     """A deterministic fleet. ``now``: a fixed aware UTC datetime, or None for the real clock."""
 
     def __init__(self, seed: int = 7, plants: int = 6, start_date: date = date(2025, 1, 1),
-                 now: datetime | None = None, gaps: bool = True):
+                 now: datetime | None = None, gaps: bool = True, devices: int | None = None):
         if now is not None:
             if now.tzinfo is None:
                 raise ValueError("now must be timezone-aware")
@@ -146,7 +146,7 @@ class Fleet:
         # service-side state pushed by the server (offline gaps and lateness from its faults)
         self.offline: dict[str, list[tuple[datetime, datetime]]] = {}
         self.late_s = 0.0
-        self._build(plants)
+        self._build(plants, devices)
         self._cals = {tz: TzCalendar(tz, start_date) for tz in {p.time_zone for p in self.plants}}
         self._phys = []
         for p in self.plants:
@@ -178,11 +178,12 @@ class Fleet:
         self._alarms_cache = None
 
     # ------------------------------------------------------------------ fleet layout
-    def _build(self, n: int):
+    def _build(self, n: int, devices: int | None = None):
         rng = np.random.default_rng([self.seed, 0xF1EE7])
         self.plants: list[Plant] = []
         self.devices: list[Device] = []
         used_ids = set()
+        inverters = self._grid_inverters(n, devices) if devices is not None else {}
         for i in range(n):
             site = SITES[i % len(SITES)]
             tz, country, cc, city, lat, lon, clim, arange, yld, tilt, tzname = site
@@ -216,7 +217,12 @@ class Fleet:
             ac_w = kwp * 1000.0 / 1.1
             if ptype == 0:
                 two = i == 0 or float(rng.random()) < 0.25
-                if two:
+                if i in inverters:  # a fleet of a given size: commercial rooftops with several inverters
+                    weights = [1.0 + 0.3 * _u(self.seed, "split", i, j) for j in range(inverters[i])]
+                    fractions = [round(w / sum(weights), 3) for w in weights[:-1]]
+                    fractions.append(round(1.0 - sum(fractions), 3))
+                    specs = [("R5" if j % 2 == 0 else "R6", f) for j, f in enumerate(fractions)]
+                elif two:
                     f0 = round(float(rng.uniform(0.45, 0.65)), 3)
                     specs = [("R5", f0), ("R6", 1.0 - f0)]
                 else:
@@ -231,6 +237,17 @@ class Fleet:
             self.plants.append(plant)
         self._plant_by_id = {p.plant_id: p for p in self.plants}
         self._dev_by_sn = {d.sn: d for d in self.devices}
+
+    @staticmethod
+    def _grid_inverters(n: int, devices: int) -> dict[int, int]:
+        """How many inverters each grid-tied plant gets so that the fleet has `devices` devices in all."""
+        kinds = [COMBOS[i % len(COMBOS)][0] for i in range(n)]
+        grid = [i for i, kind in enumerate(kinds) if kind == 0]
+        fixed = sum(1 if kind == 1 else 2 for kind in kinds if kind != 0)
+        spare = devices - fixed
+        if not grid or spare < len(grid):
+            raise ValueError(f"{n} plants need at least {fixed + len(grid)} devices (asked for {devices})")
+        return {i: spare // len(grid) + (k < spare % len(grid)) for k, i in enumerate(grid)}
 
     def _module_sn(self, rng) -> str:
         return "M537%d%s%04d%06d" % (int(rng.integers(0, 10)), "ABCDEFGHJ"[int(rng.integers(9))],

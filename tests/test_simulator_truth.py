@@ -319,3 +319,18 @@ def test_a_small_fleet_year_is_fast():
     f = Fleet(seed=99, plants=6, start_date=date(2025, 1, 1), now=datetime(2025, 12, 31, tzinfo=timezone.utc))
     f.plant_day(f.plants[0].plant_id, date(2025, 12, 30))
     assert time.perf_counter() - t0 < 2.0
+
+
+def test_a_fleet_of_a_given_size_spreads_inverters_over_grid_tied_plants():
+    fleet = Fleet(seed=7, plants=20, devices=40, now=datetime(2025, 11, 3, tzinfo=timezone.utc))
+    assert len(fleet.devices) == 40 and len(fleet.plants) == 20
+    day = date(2025, 6, 17)
+    for plant in fleet.plants:
+        if plant.plant_type == 0:
+            assert len(plant.devices) >= 2
+            # the plant's PV is its inverters' PV, split between them, in every interval
+            pv = sum(fleet.device_day(d.sn, day)["pv_w"].to_numpy(dtype=float) for d in plant.devices)
+            assert np.array_equal(pv, fleet.plant_day(plant.plant_id, day)["pv_w"].to_numpy(dtype=float))
+    assert len(Fleet(seed=7, plants=20).devices) < 40  # the usual mix is unchanged without `devices`
+    with pytest.raises(ValueError, match="need at least"):
+        Fleet(seed=7, plants=20, devices=10)
