@@ -51,8 +51,8 @@ def backfill(first: date, last: date) -> bool:
 
     from pipelines.definitions import defs
 
-    job = defs.resolve_implicit_global_asset_job_def()
-    result = job.execute_in_process(
+    # the job the schedules run: every asset and check over a range of days, in one process
+    result = defs.resolve_job_def("saj_refresh").execute_in_process(
         instance=dg.DagsterInstance.get(),
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         tags={
