@@ -30,6 +30,26 @@ CREATE OR REPLACE TEMP MACRO local_to_utc(tz, ts_local, second) AS CASE
     WHEN second THEN utc_candidates(tz, ts_local)[-1]
     ELSE utc_candidates(tz, ts_local)[1] END;
 
+-- The samples of `samples` (a relation with response_id, seq, time_zone, ts_local) with their instant
+-- ts_utc. On the day daylight-saving time ends a local hour repeats, and the API sends a response's samples in
+-- time order: from the first stamp that goes back within a repeated hour on, the later instant is meant.
+CREATE OR REPLACE TEMP MACRO with_utc(samples) AS TABLE
+WITH ordered AS (
+    SELECT *,
+        len(utc_candidates(time_zone, ts_local)) = 2 AS ambiguous,
+        lag(ts_local) OVER (PARTITION BY response_id ORDER BY seq) AS prev_local
+    FROM query_table(samples)
+    WHERE ts_local IS NOT NULL AND time_zone IS NOT NULL
+),
+folded AS (
+    SELECT *, min(CASE WHEN ambiguous AND ts_local < prev_local THEN seq END)
+                  OVER (PARTITION BY response_id) AS rewind_seq
+    FROM ordered
+)
+SELECT * EXCLUDE (ambiguous, prev_local, rewind_seq),
+       local_to_utc(time_zone, ts_local, coalesce(seq >= rewind_seq, false)) AS ts_utc
+FROM folded;
+
 -- The energy in kWh of a power in W held for the nominal 5-minute interval of a sample.
 CREATE OR REPLACE TEMP MACRO kwh_5min(w) AS w * 5.0 / 60.0 / 1000.0;
 

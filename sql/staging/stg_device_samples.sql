@@ -48,24 +48,6 @@ typed AS (
         num(p ->> 'l1Volt')                                                 AS l1_volt
     FROM points AS pt
     JOIN stg_plants AS pl ON pl.plant_id = pt.plant_id
-),
-ordered AS (
-    SELECT *,
-        len(utc_candidates(time_zone, ts_local)) = 2 AS ambiguous,
-        lag(ts_local) OVER (PARTITION BY response_id ORDER BY seq) AS prev_local
-    FROM typed
-    WHERE ts_local IS NOT NULL AND time_zone IS NOT NULL
-),
-folded AS (
-    SELECT *,
-        min(CASE WHEN ambiguous AND ts_local < prev_local THEN seq END)
-            OVER (PARTITION BY response_id) AS rewind_seq
-    FROM ordered
-),
-stamped AS (
-    SELECT *,
-        local_to_utc(time_zone, ts_local, coalesce(seq >= rewind_seq, false)) AS ts_utc
-    FROM folded
 )
 SELECT
     CAST($day AS DATE)  AS day,
@@ -82,7 +64,7 @@ SELECT
     self_use_w, today_energy_kwh,
     pv1_volt, pv1_curr, pv1_power_w, pv2_volt, pv2_curr, pv2_power_w, l1_volt,
     time_zone, fetched_at
-FROM stamped
+FROM with_utc('typed')
 WHERE CAST(ts_local AS DATE) = CAST($day AS DATE)
 QUALIFY row_number() OVER (PARTITION BY device_sn, ts_utc ORDER BY fetched_at DESC, seq) = 1
 ORDER BY device_sn, ts_utc;

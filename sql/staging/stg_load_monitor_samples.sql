@@ -39,30 +39,14 @@ typed AS (
            num(p ->> 'sellPower')      AS grid_export_w
     FROM points AS pt
     JOIN stg_plants AS pl ON pl.plant_id = pt.plant_id
-),
-ordered AS (
-    SELECT *,
-        len(utc_candidates(time_zone, ts_local)) = 2 AS ambiguous,
-        lag(ts_local) OVER (PARTITION BY response_id ORDER BY seq) AS prev_local
-    FROM typed
-    WHERE ts_local IS NOT NULL AND time_zone IS NOT NULL
-),
-folded AS (
-    SELECT *, min(CASE WHEN ambiguous AND ts_local < prev_local THEN seq END)
-                  OVER (PARTITION BY response_id) AS rewind_seq
-    FROM ordered
 )
 SELECT
     CAST($day AS DATE) AS day,
-    plant_id, module_sn, ts_local,
-    local_to_utc(time_zone, ts_local, coalesce(seq >= rewind_seq, false)) AS ts_utc,
+    plant_id, module_sn, ts_local, ts_utc,
     seq AS sample_index,
     pv_w, load_w, self_use_w, grid_import_w, grid_export_w,
     time_zone, fetched_at
-FROM folded
+FROM with_utc('typed')
 WHERE CAST(ts_local AS DATE) = CAST($day AS DATE)
-QUALIFY row_number() OVER (
-    PARTITION BY plant_id, module_sn,
-                 local_to_utc(time_zone, ts_local, coalesce(seq >= rewind_seq, false))
-    ORDER BY fetched_at DESC, seq) = 1
+QUALIFY row_number() OVER (PARTITION BY plant_id, module_sn, ts_utc ORDER BY fetched_at DESC, seq) = 1
 ORDER BY plant_id, module_sn, ts_utc;
