@@ -55,18 +55,22 @@ class SajApiResource(dg.ConfigurableResource):
         return self._client
 
 
-def data_dir_from_env() -> str:
-    return os.environ.get("SAJ_DATA_DIR", "./data")
-
-
-def build_resources() -> dict[str, object]:
-    data_dir = data_dir_from_env()
+def build_resources(
+    data_dir: str | Path | None = None,
+    app_id: str | None = None,
+    app_secret: str | None = None,
+    base_url: str | None = None,
+    **saj: object,
+) -> dict[str, object]:
+    """The code location's resources, configured from the environment (`SAJ_*`) unless given otherwise."""
+    data_dir = str(data_dir or os.environ.get("SAJ_DATA_DIR", "./data"))
     return {
         "saj": SajApiResource(
-            app_id=dg.EnvVar("SAJ_APP_ID"),
-            app_secret=dg.EnvVar("SAJ_APP_SECRET"),
-            base_url=os.environ.get("SAJ_BASE_URL", DEFAULT_BASE_URL),
+            app_id=dg.EnvVar("SAJ_APP_ID") if app_id is None else app_id,
+            app_secret=dg.EnvVar("SAJ_APP_SECRET") if app_secret is None else app_secret,
+            base_url=base_url or os.environ.get("SAJ_BASE_URL", DEFAULT_BASE_URL),
             data_dir=data_dir,
+            **saj,
         ),
         "lake": LakeResource(data_dir=data_dir),
         # A bounded memory_limit makes DuckDB spill to disk instead of taking most of the machine on a rebuild.

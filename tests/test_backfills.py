@@ -8,15 +8,13 @@ from pathlib import Path
 
 import dagster as dg
 import pyarrow.parquet as pq
-import pytest
-from dagster_duckdb import DuckDBResource
 
 from assets.marts import mart_assets
 from assets.raw import raw_assets
 from assets.staging import staging_assets
 from pipelines import lake as lakefiles
 from pipelines.client import SajClient
-from pipelines.resources import LakeResource, SajApiResource
+from tests.support import resources as simulator_resources
 
 ROOT = Path(__file__).resolve().parent.parent
 DAYS = [date(2025, 9, 1), date(2025, 9, 2), date(2025, 9, 3)]
@@ -34,12 +32,7 @@ def _upload_days(server) -> list[str]:
 
 def test_a_failed_day_is_resumed_alone(make_simulator, tmp_path, monkeypatch):
     server = make_simulator(plants=4, seed=7, limits=False)
-    resources = {
-        "saj": SajApiResource(app_id=server.fleet.app_id, app_secret=server.fleet.app_secret,
-                              base_url=server.base_url, data_dir=str(tmp_path)),
-        "lake": LakeResource(data_dir=str(tmp_path)),
-        "warehouse": DuckDBResource(database=str(tmp_path / "warehouse.duckdb")),
-    }
+    resources = simulator_resources(server, tmp_path)
     broken_sn, broken_day = server.fleet.devices[0].sn, DAYS[1].isoformat()
     real = SajClient.upload_data
 

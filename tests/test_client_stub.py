@@ -208,7 +208,7 @@ def test_secrets_never_logged(stub, tmp_path, caplog):
     c.plant_details("1")
     c.close()
     assert stub.tokens == 2
-    for tok in (f"TOKEN-1-abcdefghijklmnop", f"TOKEN-2-abcdefghijklmnop", SECRET):
+    for tok in ("TOKEN-1-abcdefghijklmnop", "TOKEN-2-abcdefghijklmnop", SECRET):
         assert tok not in caplog.text
     assert "plant/details" in caplog.text and "totals" in caplog.text
 

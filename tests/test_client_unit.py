@@ -17,7 +17,6 @@ from pipelines.errors import (
     SajPermissionError,
     SajTransientError,
     redact_params,
-    redact_text,
     register_secret,
 )
 from pipelines.ratelimit import RateLimiter, documented_qps

@@ -14,14 +14,12 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
-from dagster_duckdb import DuckDBResource
 
 from assets.checks import model_checks
 from assets.marts import mart_assets
 from assets.raw import raw_assets
 from assets.staging import staging_assets
-from pipelines import lake
-from pipelines.resources import LakeResource, SajApiResource
+from tests.support import resources as _resources
 from simulator import Fleet, SimulatorServer
 
 DAYS = [
@@ -33,15 +31,6 @@ DAYS = [
 ]
 ENERGIES = ["pv_kwh", "load_kwh", "grid_import_kwh", "grid_export_kwh", "battery_charge_kwh", "battery_discharge_kwh"]
 MODEL_ASSETS = [*raw_assets, *staging_assets, *mart_assets]
-
-
-def _resources(server, data_dir):
-    return {
-        "saj": SajApiResource(app_id=server.fleet.app_id, app_secret=server.fleet.app_secret,
-                              base_url=server.base_url, data_dir=str(data_dir)),
-        "lake": LakeResource(data_dir=str(data_dir)),
-        "warehouse": DuckDBResource(database=str(data_dir / "warehouse.duckdb")),
-    }
 
 
 def _materialize(assets, day, resources, checks=()):
@@ -218,8 +207,7 @@ def test_an_alarm_spanning_days_is_one_row(make_simulator, tmp_path):
                      (day2, datetime(2025, 6, 10, 0, 0, tzinfo=timezone.utc))]:
         server = make_simulator(plants=6, seed=7, now=now)
         resources = _resources(server, tmp_path)
-        resources["saj"] = SajApiResource(app_id=server.fleet.app_id, app_secret=server.fleet.app_secret,
-                                          base_url=server.base_url, data_dir=str(tmp_path / f"api-{day}"))
+        resources["saj"] = _resources(server, tmp_path / f"api-{day}")["saj"]  # a token cache per server
         assert _materialize(assets, day, resources).success
         server.stop()
         rows = _query({"dir": tmp_path}, "SELECT * FROM alarm_history WHERE alarm_id = $a", {"a": alarm.alarm_id})

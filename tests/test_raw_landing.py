@@ -10,26 +10,13 @@ from pathlib import Path
 import dagster as dg
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from assets.raw import raw_assets
 from pipelines import lake
-from pipelines.resources import LakeResource, SajApiResource
+from tests.support import resources
 
 DAY = date(2025, 9, 1)
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def resources(server, data_dir: Path) -> dict:
-    return {
-        "saj": SajApiResource(
-            app_id=server.fleet.app_id,
-            app_secret=server.fleet.app_secret,
-            base_url=server.base_url,
-            data_dir=str(data_dir),
-        ),
-        "lake": LakeResource(data_dir=str(data_dir)),
-    }
 
 
 def land(server, data_dir: Path, day: date = DAY, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:

@@ -5,16 +5,15 @@ a load monitor. Rate limits are off except where they are the point.
 """
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
-import pyarrow.parquet as pq
 import pytest
 
 from pipelines import lake
 from pipelines.client import SajClient
 from pipelines.errors import SajTransientError
 from simulator import Faults
-from tests.reliability_support import DEVICE_PATH, compare_device_day, materialize, query, refusals, select
+from tests.support import DEVICE_PATH, compare_device_day, materialize, query, refusals, select
 
 DAY = date(2025, 9, 1)
 DEVICE_ASSETS = select(DEVICE_PATH)

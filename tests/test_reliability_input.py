@@ -3,17 +3,14 @@ future, an empty fleet, missing or wrong credentials."""
 
 import json
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from assets.raw import raw_assets
 from pipelines import lake
 from pipelines.client import parse_time
 from pipelines.resources import build_resources
-from simulator import Faults
-from tests.reliability_support import (
+from tests.support import (
     ALL_ASSETS, DEVICE_PATH, compare_device_day, materialize, query, refusals, resources, select,
 )
 

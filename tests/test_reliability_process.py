@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from pipelines import lake
 from simulator import Faults
-from tests.reliability_support import (
+from tests.support import (
     ALL_ASSETS, DEVICE_PATH, ROOT, compare_device_day, materialize, query, select,
 )
 

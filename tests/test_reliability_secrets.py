@@ -14,7 +14,7 @@ from pipelines.client import SajClient
 from pipelines.resources import SajApiResource
 from pipelines.settings import DEFAULT_BASE_URL
 from simulator import Faults
-from tests.reliability_support import materialize, select
+from tests.support import materialize, select
 
 from datetime import date
 

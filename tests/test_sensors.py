@@ -7,7 +7,7 @@ import dagster as dg
 import pytest
 
 from pipelines import sensors
-from pipelines.resources import LakeResource, SajApiResource
+from tests.support import resources as simulator_resources
 from pipelines.sensors import open_alarm_keys, saj_open_alarms
 
 NOW = datetime(2025, 11, 3, 12, 0, tzinfo=timezone.utc)  # the simulator's frozen clock (conftest)
@@ -17,11 +17,7 @@ NOW = datetime(2025, 11, 3, 12, 0, tzinfo=timezone.utc)  # the simulator's froze
 def setup(make_simulator, tmp_path, monkeypatch, caplog):
     server = make_simulator(plants=6, seed=7)
     monkeypatch.setattr(sensors, "utc_now", lambda: NOW)
-    resources = {
-        "saj": SajApiResource(app_id=server.fleet.app_id, app_secret=server.fleet.app_secret,
-                              base_url=server.base_url, data_dir=str(tmp_path)),
-        "lake": LakeResource(data_dir=str(tmp_path)),
-    }
+    resources = simulator_resources(server, tmp_path)
     return server, resources
 
 
@@ -61,7 +57,6 @@ def test_first_poll_then_unchanged_then_opened_and_closed(setup, caplog):
 
 def test_only_alarm_assets_once_today_is_landed(setup, tmp_path):
     from pipelines import lake as lakefiles
-    from pipelines.sensors import range_request  # noqa: F401 - same helper as the schedules
 
     server, resources = setup
     data, cursor = _tick(resources, None)

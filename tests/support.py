@@ -1,5 +1,5 @@
-"""Shared helpers of the reliability tests (tests/test_reliability_*.py): materialise against the simulator
-and compare what the warehouse holds with the simulator's ground truth."""
+"""Shared test helpers: materialise against the simulator, and compare what the warehouse holds with the
+simulator's ground truth."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pandas as pd
-from dagster_duckdb import DuckDBResource
 
 from assets.checks import model_checks
 from assets.marts import mart_assets
 from assets.raw import raw_assets
 from assets.staging import staging_assets
-from pipelines.resources import LakeResource, SajApiResource
+from pipelines.resources import build_resources
 
 ROOT = Path(__file__).resolve().parent.parent
 ALL_ASSETS = [*raw_assets, *staging_assets, *mart_assets]
@@ -31,13 +30,14 @@ def select(names: set[str]) -> list:
 
 
 def resources(server, data_dir: Path, app_id: str | None = None, app_secret: str | None = None, **saj) -> dict:
-    return {
-        "saj": SajApiResource(app_id=server.fleet.app_id if app_id is None else app_id,
-                              app_secret=server.fleet.app_secret if app_secret is None else app_secret,
-                              base_url=server.base_url, data_dir=str(data_dir), **saj),
-        "lake": LakeResource(data_dir=str(data_dir)),
-        "warehouse": DuckDBResource(database=str(Path(data_dir) / "warehouse.duckdb")),
-    }
+    """The code location's resources, pointed at a simulator (its credentials unless others are given)."""
+    return build_resources(
+        data_dir,
+        app_id=server.fleet.app_id if app_id is None else app_id,
+        app_secret=server.fleet.app_secret if app_secret is None else app_secret,
+        base_url=server.base_url,
+        **saj,
+    )
 
 
 def materialize(server, data_dir: Path, day: date | None = None, assets=None, checks: bool = False,
