@@ -1,8 +1,6 @@
--- self_consumption_daily: per plant and local day, the sums of plant_energy_hourly (kWh) and the rates:
---   self_consumed         = pv - grid_export
---   self_consumption_rate = self_consumed / pv
---   self_sufficiency_rate = (load - grid_import) / load
--- NULL where the denominator is zero or unknown. Input: plant_energy_hourly. Parameter: $days.
+-- self_consumption_daily: per plant and local day, the sums of plant_energy_hourly (kWh), self_consumed and
+-- the two rates as the README defines them (macros in sql/staging/_macros.sql).
+-- Input: plant_energy_hourly. Parameter: $days.
 CREATE TABLE IF NOT EXISTS self_consumption_daily (
     plant_id               VARCHAR,
     day                    DATE,
@@ -34,8 +32,8 @@ WITH sums AS (
     GROUP BY plant_id, day
 )
 SELECT *,
-       pv_kwh - grid_export_kwh                                                   AS self_consumed_kwh,
-       CASE WHEN pv_kwh > 0 THEN (pv_kwh - grid_export_kwh) / pv_kwh END           AS self_consumption_rate,
-       CASE WHEN load_kwh > 0 THEN (load_kwh - grid_import_kwh) / load_kwh END     AS self_sufficiency_rate
+       pv_kwh - grid_export_kwh                                  AS self_consumed_kwh,
+       self_consumption_rate_of(pv_kwh, grid_export_kwh)         AS self_consumption_rate,
+       self_sufficiency_rate_of(load_kwh, grid_import_kwh)       AS self_sufficiency_rate
 FROM sums
 ORDER BY plant_id, day;

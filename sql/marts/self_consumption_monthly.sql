@@ -32,8 +32,8 @@ WITH sums AS (
     GROUP BY plant_id, month
 )
 SELECT *,
-       pv_kwh - grid_export_kwh                                                   AS self_consumed_kwh,
-       CASE WHEN pv_kwh > 0 THEN (pv_kwh - grid_export_kwh) / pv_kwh END           AS self_consumption_rate,
-       CASE WHEN load_kwh > 0 THEN (load_kwh - grid_import_kwh) / load_kwh END     AS self_sufficiency_rate
+       pv_kwh - grid_export_kwh                                  AS self_consumed_kwh,
+       self_consumption_rate_of(pv_kwh, grid_export_kwh)         AS self_consumption_rate,
+       self_sufficiency_rate_of(load_kwh, grid_import_kwh)       AS self_sufficiency_rate
 FROM sums
 ORDER BY plant_id, month;

@@ -50,6 +50,13 @@ SELECT * EXCLUDE (ambiguous, prev_local, rewind_seq),
        local_to_utc(time_zone, ts_local, coalesce(seq >= rewind_seq, false)) AS ts_utc
 FROM folded;
 
+-- The README's definitions: self_consumed = pv - grid_export; self_consumption_rate = self_consumed / pv;
+-- self_sufficiency_rate = (load - grid_import) / load; NULL where the denominator is zero or unknown.
+CREATE OR REPLACE TEMP MACRO self_consumption_rate_of(pv, grid_export) AS
+    CASE WHEN pv > 0 THEN (pv - grid_export) / pv END;
+CREATE OR REPLACE TEMP MACRO self_sufficiency_rate_of(load, grid_import) AS
+    CASE WHEN load > 0 THEN (load - grid_import) / load END;
+
 -- The energy in kWh of a power in W held for the nominal 5-minute interval of a sample.
 CREATE OR REPLACE TEMP MACRO kwh_5min(w) AS w * 5.0 / 60.0 / 1000.0;
 
