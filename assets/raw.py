@@ -350,6 +350,7 @@ def raw_alarms(context: dg.AssetExecutionContext, saj: SajApiResource, lake: Lak
     data needs.
     """
     client = saj.client()
+    pending = client.alarm_list(status="1")  # the alarms open now: the same answer for every day of the run
     details: dict[str, object] = {}  # device sn -> its getDeviceAlarmList answers (or failure) in this run
 
     def fetch_day(day: date) -> DayLanding:
@@ -360,7 +361,6 @@ def raw_alarms(context: dg.AssetExecutionContext, saj: SajApiResource, lake: Lak
         # source of alarm codes. Only the devices whose alarms started this day are then asked in detail.
         history_start = local_day_window(day - timedelta(days=ALARM_HISTORY_DAYS - 1))[0]
         window = client.alarm_list(start=history_start, end=local_day_window(day)[1])
-        pending = client.alarm_list(status="1")
         for response in (window, pending):
             landing.add(None, None, response)
         known = {device.sn: device for device in fleet.devices}
