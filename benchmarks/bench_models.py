@@ -176,7 +176,6 @@ ENERGY = ["pv_w", "load_w", "grid_import_w", "grid_export_w", "battery_charge_w"
 
 def pandas_hourly(path: str):
     """The hourly model as a pandas user would write it for one staging file."""
-    import pandas as pd
     import pyarrow.parquet as pq
 
     df = pq.read_table(path, columns=PANDAS_COLUMNS).to_pandas()

@@ -16,7 +16,6 @@ with daylight-saving time, so local days have 23, 24 or 25 hours as in real data
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -26,7 +25,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -106,7 +104,6 @@ def local_day_instants(day: date, zone: str) -> tuple[np.ndarray, np.ndarray]:
 
 def day_tables(plants: list[SynthPlant], day: date, schemas, rng: np.random.Generator, instants_cache: dict):
     """The four staging tables of one day."""
-    fetched = pa.scalar(FETCHED, pa.timestamp("us", tz="UTC"))
     # plants and devices
     stg_plants = pa.table(
         {

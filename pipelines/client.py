@@ -17,14 +17,13 @@ Secrets (the app secret, access tokens) never appear in logs, exceptions, reprs 
 from __future__ import annotations
 
 import logging
-import math
 import os
 import random
 import threading
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
@@ -35,7 +34,6 @@ from requests.adapters import HTTPAdapter
 from pipelines.auth import TokenProvider, parse_token_data, sign, token_error
 from pipelines.envelope import classify, normalise, parse_body, total_pages
 from pipelines.errors import (
-    REDACTED,
     SajApiError,
     SajCredentialsError,
     SajParameterError,

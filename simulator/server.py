@@ -500,7 +500,6 @@ class SimulatorServer:
     def _ep_plant_getPlantAllDeviceList(self, app, params):
         p = self._plant_param(app, params)
         fl = self.fleet
-        now_ts = self._cutoff()
         today = fl.local_today(p)
         di = self._dindex(today)
         month0 = self._dindex(today.replace(day=1))
@@ -684,7 +683,6 @@ class SimulatorServer:
     def _ep_plant_getPlantStatisticsData(self, app, params):
         p = self._plant_param(app, params)
         cd = self._time_param(params, "clientDate")
-        fl = self.fleet
         lim = self._local_to_utc(p, cd)
         day = cd.date()
         di = self._dindex(day)
