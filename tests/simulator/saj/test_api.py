@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from pathlib import Path
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import requests
 
 from simulator import Faults, SimulatorServer, client_sign
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 class Api:
@@ -416,7 +419,7 @@ def test_cli_serves_until_stopped():
 
     proc = subprocess.Popen([sys.executable, "-m", "simulator", "--port", "0", "--plants", "2", "--seed", "3",
                              "--no-limits", "--now", "2025-06-01T12:00:00Z"],
-                            stdout=subprocess.PIPE, text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+                            stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         lines = [proc.stdout.readline() for _ in range(5)]
         base = next(ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("base URL"))

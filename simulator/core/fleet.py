@@ -1,4 +1,8 @@
-"""The simulated fleet: plants, devices, alarms and their ground truth, all derived from one seed."""
+"""The simulated fleet: plants, devices, alarms and their ground truth, all derived from one seed.
+
+Vendor-neutral: every vendor's stand-in serves views of a `Fleet` (SAJ's ids and device types are the
+fleet's own; other vendors map them to theirs), so every API is checked against the same physics.
+"""
 
 from __future__ import annotations
 
@@ -279,6 +283,19 @@ class Fleet:
     @property
     def now(self) -> datetime:
         return self._now if self._now is not None else datetime.now(timezone.utc)
+
+    @property
+    def frozen(self) -> bool:
+        """True when the clock is fixed (``now`` given, or set by ``set_now``)."""
+        return self._now is not None
+
+    def set_now(self, now: datetime | None) -> None:
+        """Freeze the clock at `now` (aware), or None for the real clock. Tests walk a day of polls with it."""
+        if now is not None and now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        with self._lock:
+            self._now = None if now is None else now.astimezone(timezone.utc)
+            self._alarms_cache = None
 
     def zone(self, plant: Plant) -> ZoneInfo:
         return self._cals[plant.time_zone].zone

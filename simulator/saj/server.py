@@ -1,4 +1,4 @@
-"""HTTP front of the simulator: the SAJ Elekeeper open API endpoints, auth, limits, envelopes, faults."""
+"""The SAJ Elekeeper Open Platform stand-in: endpoints, tokens, limits and envelopes of the real service."""
 
 from __future__ import annotations
 
@@ -6,17 +6,14 @@ import base64
 import hashlib
 import json
 import math
-import threading
 import time
-from collections import defaultdict, deque
 from datetime import date, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
-from .faults import Faults
-from .fleet import STRING_MODELS, STEP_S, Fleet, Plant, _u
+from ..core.faults import Faults
+from ..core.fleet import STRING_MODELS, STEP_S, Fleet, Plant, _u
+from ..core.http import Answer, StandInServer
 
 PREFIX = "/prod-api/open/api/"
 TFMT = "%Y-%m-%d %H:%M:%S"
@@ -59,136 +56,43 @@ def _dumps(obj) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-class SimulatorServer:
-    """Serve ``fleet`` on 127.0.0.1:port (0 = a free port). Use start()/stop() or ``with``."""
+class SimulatorServer(StandInServer):
+    """Serve ``fleet`` as SAJ's Open Platform on 127.0.0.1:port (0 = a free port). Use start()/stop() or ``with``."""
+
+    api_prefix = PREFIX
+    server_name = "SAJSimulator/1.0"
 
     def __init__(self, fleet: Fleet, port: int = 0, limits: bool = True, qps_scale: float = 1.0,
                  token_ttl_s: float = 7200, faults: Faults | None = None, host: str = "127.0.0.1"):
-        self.fleet = fleet
-        self.port = port
-        self.host = host
-        self.limits = limits
-        self.qps_scale = qps_scale
         self.token_ttl_s = token_ttl_s
-        self._lock = threading.RLock()
         self._tokens: dict[str, tuple[str, float]] = {}  # app id -> (token, issued monotonic)
         self._token_counter = 0
-        self._windows: dict[tuple, deque] = defaultdict(deque)
-        self._httpd = None
-        self._thread = None
-        self.faults = Faults()
-        self.set_faults(faults or Faults())
-        self.reset_stats()
-
-    # ------------------------------------------------------------------ lifecycle
-    def start(self) -> "SimulatorServer":
-        handler = type("Handler", (_Handler,), {"sim": self})
-        self._httpd = ThreadingHTTPServer((self.host, self.port), handler)
-        self._httpd.daemon_threads = True
-        self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="saj-simulator", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        # leave a (possibly shared) fleet without this server's outages and lateness
-        if self.fleet.offline is self._pushed_offline:
-            self.fleet.offline = {}
-            self.fleet.late_s = 0.0
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self):
-        if self._httpd is None:
-            self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
+        super().__init__(fleet, port=port, limits=limits, qps_scale=qps_scale, faults=faults, host=host)
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}/prod-api"
-
-    @property
-    def admin_url(self) -> str:
-        return f"http://{self.host}:{self.port}/admin"
-
-    # ------------------------------------------------------------------ control
-    def set_faults(self, faults: Faults):
-        with self._lock:
-            self.faults = faults
-            self._pushed_offline = dict(faults.offline)
-            self.fleet.offline = self._pushed_offline
-            self.fleet.late_s = float(faults.late_s or 0.0)
-
-    def reset_stats(self):
-        with self._lock:
-            self._requests = defaultdict(int)
-            self._rejected = defaultdict(int)
-            self._codes = defaultdict(lambda: defaultdict(int))
-            self._http_errors = defaultdict(int)
-            self._truncated = defaultdict(int)
-            self._tokens_issued = 0
-            self._served: list[dict] = []
-            self._windows.clear()
-
-    def stats(self) -> dict:
-        with self._lock:
-            return {
-                "requests": dict(self._requests),
-                "rejected_rate": dict(self._rejected),
-                "codes": {e: dict(c) for e, c in self._codes.items()},
-                "http_errors": dict(self._http_errors),
-                "truncated": dict(self._truncated),
-                "tokens_issued": self._tokens_issued,
-                "served_responses": len(self._served),
-            }
-
-    def served(self) -> list[dict]:
-        with self._lock:
-            return list(self._served)
+        return f"{self.root_url}/prod-api"
 
     # ------------------------------------------------------------------ request handling
-    def handle_api(self, method: str, endpoint: str, params: dict, headers) -> tuple[int, bytes, str]:
-        """Returns (http status, body bytes, content type)."""
-        f = self.faults
-        with self._lock:
-            self._requests[endpoint] += 1
-        if f.latency_s:
-            time.sleep(f.latency_s)
-        if f.roll(f.http_5xx_rate):
-            status = f.choice([500, 502, 503, 504])
-            with self._lock:
-                self._http_errors[endpoint] += 1
-            body = (f"<html><body><h1>{status} Server Error</h1><p>The upstream server is temporarily "
-                    f"unavailable.</p></body></html>").encode()
-            return status, body, "text/html"
+    def internal_error(self) -> Answer:
+        return Answer(200, _dumps({"code": 10001, "msg": MSG_SYSTEM, "data": None}), code=10001)
+
+    def handle_api(self, method: str, endpoint: str, params: dict, headers, body: bytes = b"") -> Answer:
+        endpoint = endpoint.strip("/")
         if endpoint not in ENDPOINTS:
             obj = {"code": 404, "msg": f"No handler found for GET /prod-api/open/api/{endpoint}", "data": None}
-            return 404, _dumps(obj), "application/json"
+            return Answer(404, _dumps(obj), code=404)
         try:
             if method != "GET":
                 raise ApiError(500, f"Request method '{method}' not supported")
-            body, code = self._dispatch(endpoint, params, headers)
+            out, code = self._dispatch(endpoint, params, headers)
         except ApiError as e:
-            body, code = self._error(endpoint, e.code, e.msg), e.code
+            out, code = self._error(endpoint, e.code, e.msg), e.code
         except Exception:  # never a stack trace
-            body, code = self._error(endpoint, 10001, MSG_SYSTEM), 10001
-        with self._lock:
-            self._codes[endpoint][code] += 1
-            if code == 10006 and body.find(b"Too frequent") >= 0:
-                self._rejected[endpoint] += 1
-        if len(body) > 2 and f.roll(f.truncate_rate):
-            cut = f.randint(1, len(body) - 1)
-            with self._lock:
-                self._truncated[endpoint] += 1
-            return 200, body[:cut], "application/json;charset=UTF-8"
-        with self._lock:
-            self._served.append({"endpoint": endpoint, "params": dict(params), "body": body, "code": code})
-        return 200, body, "application/json;charset=UTF-8"
+            out, code = self._error(endpoint, 10001, MSG_SYSTEM), 10001
+        if code == 10006 and out.find(b"Too frequent") >= 0:
+            self.count_rejected(endpoint)
+        return Answer(200, out, code=code)
 
     def _error(self, endpoint: str, code: int, msg: str) -> bytes:
         if endpoint in ERRCODE_ENVELOPE:
@@ -221,7 +125,7 @@ class SimulatorServer:
             raw = hashlib.sha512(f"{fl.app_secret}|{self._token_counter}|{time.time_ns()}".encode()).digest()
             token = base64.b64encode(raw[:64]).decode()
             self._tokens[fl.app_id] = (token, time.monotonic())
-            self._tokens_issued += 1
+        self.count_token()
         return _dumps({"code": 200, "msg": "", "data": {"access_token": token, "expires": int(self.token_ttl_s)}}), 200
 
     def _check_token(self, token: str | None) -> str:
@@ -237,17 +141,8 @@ class SimulatorServer:
         raise ApiError(200010, MSG_TOKEN)
 
     def _check_rate(self, app: str, endpoint: str):
-        if not self.limits:
-            return
-        limit = max(1, int(round(LIMITS.get(endpoint, DEFAULT_QPS) * self.qps_scale)))
-        now = time.monotonic()
-        with self._lock:
-            w = self._windows[(app, endpoint)]
-            while w and now - w[0] >= 1.0:
-                w.popleft()
-            if len(w) >= limit:
-                raise ApiError(10006, MSG_FREQ)
-            w.append(now)
+        if self.limits and not self.within_limit((app, endpoint), LIMITS.get(endpoint, DEFAULT_QPS)):
+            raise ApiError(10006, MSG_FREQ)
 
     # ------------------------------------------------------------------ parameter helpers
     def _plant_param(self, app, params, name="plantId") -> Plant:
@@ -898,41 +793,6 @@ class SimulatorServer:
             })
         return _dumps({"code": 0, "msg": "", "data": out}), 0
 
-    # ------------------------------------------------------------------ admin
-    def handle_admin(self, method: str, path: str, params: dict, body: bytes) -> tuple[int, bytes]:
-        fl = self.fleet
-        try:
-            if method == "GET" and path == "/admin/fleet":
-                return 200, _dumps(fl.describe())
-            if method == "GET" and path == "/admin/stats":
-                st = self.stats()
-                st["codes"] = {e: {str(k): n for k, n in c.items()} for e, c in st["codes"].items()}
-                return 200, _dumps(st)
-            if method == "GET" and path in ("/admin/truth/device", "/admin/truth/plant"):
-                day = date.fromisoformat(params.get("day", ""))
-                if path.endswith("device"):
-                    df = fl.device_day(params.get("sn", ""), day)
-                else:
-                    df = fl.plant_day(params.get("plantId", ""), day)
-                return 200, _dumps(_frame_records(df))
-            if method == "GET" and path == "/admin/truth/alarms":
-                return 200, _dumps([{
-                    "alarm_id": a.alarm_id, "device_sn": a.device_sn, "plant_id": a.plant_id,
-                    "alarm_code": a.alarm_code, "alarm_name": a.alarm_name, "alarm_level": a.alarm_level,
-                    "started_at": a.started_at.isoformat(), "ended_at": a.ended_at.isoformat() if a.ended_at else None,
-                } for a in fl.alarms()])
-            if method == "POST" and path == "/admin/faults":
-                self.set_faults(Faults.from_dict(json.loads(body or b"{}")))
-                return 200, _dumps({"ok": True, "faults": self.faults.to_dict()})
-            if method == "POST" and path == "/admin/reset":
-                self.reset_stats()
-                return 200, _dumps({"ok": True})
-            return 404, _dumps({"error": f"no admin route {method} {path}"})
-        except KeyError as e:
-            return 404, _dumps({"error": f"unknown {e}"})
-        except Exception as e:  # bad input
-            return 400, _dumps({"error": f"{type(e).__name__}: {e}"})
-
 
 def _duration(td: timedelta) -> str:
     mins = max(0, int(td.total_seconds() // 60))
@@ -943,84 +803,3 @@ def _duration(td: timedelta) -> str:
         return f"{h} hours {m} minutes"
     d, h = divmod(h, 24)
     return f"{d} days {h} hours {m} minutes"
-
-
-def _frame_records(df) -> list[dict]:
-    out = []
-    cols = list(df.columns)
-    for row in df.itertuples(index=False):
-        rec = {}
-        for c, v in zip(cols, row):
-            if v is None or (not isinstance(v, (str, bool, np.bool_)) and _isna(v)):
-                rec[c] = None
-            elif c == "ts_local":
-                rec[c] = v.strftime(TFMT)
-            elif c == "ts_utc":
-                rec[c] = v.strftime("%Y-%m-%dT%H:%M:%SZ")
-            elif isinstance(v, (bool, np.bool_)):
-                rec[c] = bool(v)
-            elif isinstance(v, (int, np.integer)):
-                rec[c] = int(v)
-            else:
-                rec[c] = float(v)
-        out.append(rec)
-    return out
-
-
-def _isna(v) -> bool:
-    try:
-        import pandas as pd
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
-
-
-class _Handler(BaseHTTPRequestHandler):
-    sim: SimulatorServer = None
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server_version = "SAJSimulator/1.0"
-
-    def log_message(self, *args):  # quiet
-        pass
-
-    def _send(self, status: int, body: bytes, ctype: str = "application/json;charset=UTF-8"):
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _route(self, method: str):
-        try:
-            u = urlsplit(self.path)
-            params = {k: v[0] for k, v in parse_qs(u.query, keep_blank_values=True).items()}
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            if u.path.startswith("/admin"):
-                status, out = self.sim.handle_admin(method, u.path.rstrip("/"), params, body)
-                return self._send(status, out)
-            if u.path.startswith(PREFIX):
-                status, out, ctype = self.sim.handle_api(method, u.path[len(PREFIX):].strip("/"), params,
-                                                         self.headers)
-                return self._send(status, out, ctype)
-            self._send(404, _dumps({"code": 404, "msg": "Not Found", "data": None}))
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        except Exception:
-            try:
-                self._send(200, _dumps({"code": 10001, "msg": MSG_SYSTEM, "data": None}))
-            except Exception:
-                pass
-
-    def do_GET(self):
-        self._route("GET")
-
-    def do_POST(self):
-        self._route("POST")
-
-    def do_PUT(self):
-        self._route("PUT")
-
-    def do_DELETE(self):
-        self._route("DELETE")

@@ -33,7 +33,7 @@ class Faults:
     def __post_init__(self):
         off = {}
         for sn, spans in (self.offline or {}).items():
-            off[str(sn)] = [(_dt(a), _dt(b)) for a, b in spans]
+            off[str(sn)] = [(parse_instant(a), parse_instant(b)) for a, b in spans]
         self.offline = off
         self._rng = random.Random(self.seed)
         self._lock = threading.Lock()
@@ -67,7 +67,8 @@ class Faults:
             return self._rng.choice(seq)
 
 
-def _dt(v) -> datetime:
+def parse_instant(v) -> datetime:
+    """An aware UTC datetime from a datetime or an ISO-8601 text (naive means UTC)."""
     if isinstance(v, datetime):
         dt = v
     else:
