@@ -221,10 +221,11 @@ def run_phase(args: list[str]) -> dict:
 
 
 def machine() -> dict:
+    import platform
+
     import duckdb
     import pandas
     import pyarrow
-    import platform
 
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     mem = next((int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0)

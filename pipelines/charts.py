@@ -23,9 +23,9 @@ COLORS = {"pv": "#f2a900", "load": "#1f5fa8", "import": "#8c8c8c", "export": "#3
 def _hourly(conn, day: date) -> dict[str, list[tuple]]:
     rows = conn.execute(
         """
-        SELECT plant_id, hour(hour_local) + minute(hour_local) / 60.0 AS h, pv_kwh, load_kwh, grid_import_kwh,
-               grid_export_kwh, battery_charge_kwh, battery_discharge_kwh
-        FROM plant_energy_hourly WHERE day = $day ORDER BY plant_id, hour_utc
+        SELECT vendor || ' ' || plant_id, hour(hour_local) + minute(hour_local) / 60.0 AS h, pv_kwh, load_kwh,
+               grid_import_kwh, grid_export_kwh, battery_charge_kwh, battery_discharge_kwh
+        FROM plant_energy_hourly WHERE day = $day ORDER BY vendor, plant_id, hour_utc
         """,
         {"day": day},
     ).fetchall()
@@ -47,7 +47,7 @@ def day_chart_png(conn, day: date) -> bytes | None:
     for ax, plant_id in zip(axes.flat, shown):
         hours = plants[plant_id]
         h = [r[0] + 0.5 for r in hours]
-        val = lambda i: [r[i] or 0.0 for r in hours]  # noqa: E731 - NULL (not measured) is drawn as 0
+        val = lambda i, hours=hours: [r[i] or 0.0 for r in hours]  # noqa: E731 - NULL (not measured) is drawn as 0
         ax.bar(h, val(3), width=0.8, color=COLORS["import"], label="grid import")
         ax.bar(h, [-v for v in val(4)], width=0.8, color=COLORS["export"], label="grid export")
         ax.bar(h, val(6), width=0.4, color=COLORS["discharge"], label="battery discharge")
@@ -85,11 +85,11 @@ def preview_markdown(conn, day: date) -> str:
     """The day per plant as a Markdown table."""
     cursor = conn.execute(
         """
-        SELECT plant_id, count(*) AS hours, round(sum(pv_kwh), 2) AS pv_kwh, round(sum(load_kwh), 2) AS load_kwh,
+        SELECT vendor, plant_id, count(*) AS hours, round(sum(pv_kwh), 2) AS pv_kwh, round(sum(load_kwh), 2) AS load_kwh,
                round(sum(grid_import_kwh), 2) AS import_kwh, round(sum(grid_export_kwh), 2) AS export_kwh,
                round(sum(battery_charge_kwh), 2) AS charge_kwh, round(sum(battery_discharge_kwh), 2) AS discharge_kwh,
                round(sum(self_consumed_kwh) / nullif(sum(pv_kwh), 0), 3) AS self_consumption
-        FROM plant_energy_hourly WHERE day = $day GROUP BY plant_id ORDER BY plant_id LIMIT 50
+        FROM plant_energy_hourly WHERE day = $day GROUP BY vendor, plant_id ORDER BY vendor, plant_id LIMIT 50
         """,
         {"day": day},
     )
