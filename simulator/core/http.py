@@ -202,15 +202,19 @@ class StandInServer:
 
     # ------------------------------------------------------------------ admin
     def admin_routes(self) -> dict:
-        """Extra admin routes of a vendor: {(method, path): fn(params, body) -> (status, obj)}."""
+        """Extra admin routes of a vendor: {(method, path): fn(params, body) -> (status, obj)}, or an
+        `Answer` for a route whose body is not JSON (e.g. a CSV)."""
         return {}
 
-    def handle_admin(self, method: str, path: str, params: dict, body: bytes) -> tuple[int, bytes]:
+    def handle_admin(self, method: str, path: str, params: dict, body: bytes) -> tuple[int, bytes] | Answer:
         fl = self.fleet
         try:
             extra = self.admin_routes().get((method, path))
             if extra is not None:
-                status, obj = extra(params, body)
+                out = extra(params, body)
+                if isinstance(out, Answer):
+                    return out
+                status, obj = out
                 return status, dumps(obj)
             if method == "GET" and path == "/admin/fleet":
                 return 200, dumps(fl.describe())
@@ -318,8 +322,8 @@ class _Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             if u.path.startswith("/admin"):
-                status, out = self.sim.handle_admin(method, u.path.rstrip("/"), params, body)
-                return self._send(Answer(status, out))
+                out = self.sim.handle_admin(method, u.path.rstrip("/"), params, body)
+                return self._send(out if isinstance(out, Answer) else Answer(*out))
             prefix = self.sim.api_prefix
             if u.path.startswith(prefix):
                 return self._send(self.sim.serve(method, u.path[len(prefix):], params, self.headers, body))
