@@ -195,6 +195,17 @@ class SolaxView:
             assert fleet._cals[p.time_zone].day_start(0) % STEP_S == 0
 
     # ------------------------------------------------------------------ energies
+    def _day_of(self, plant: Plant, t: int) -> int:
+        """The index of the plant-local day holding instant t: a guess by 24 h, then at most a step either
+        way (local days are 23-25 h long). O(1), unlike a search over all days."""
+        cal = self.fleet._cals[plant.time_zone]
+        i = int((t - cal.day_start(0)) // 86400)
+        while i > 0 and cal.day_start(i) > t:
+            i -= 1
+        while cal.day_start(i + 1) <= t:
+            i += 1
+        return i
+
     def _day_cum(self, plant: Plant, d: int, series: str) -> tuple[np.ndarray, np.ndarray]:
         """(lifetime J at each slot boundary of local day d, W per slot) of a truth series."""
         key = (plant.index, d, series)
@@ -225,14 +236,14 @@ class SolaxView:
         cal = self.fleet._cals[plant.time_zone]
         if t <= cal.day_start(0):
             return 0
-        d = cal.day_of_utc(t)
+        d = self._day_of(plant, t)
         j, f = divmod(t - cal.day_start(d), STEP_S)
         cum, x = self._day_cum(plant, d, series)
         return int(cum[j]) + f * int(x[j])
 
-    def _local_midnight(self, plant: Plant, t: int) -> int:
-        cal = self.fleet._cals[plant.time_zone]
-        return cal.day_start(cal.day_of_utc(t))
+    def local_midnight(self, plant: Plant, t: int) -> int:
+        """The instant of the plant-local midnight that began the day holding t."""
+        return self.fleet._cals[plant.time_zone].day_start(self._day_of(plant, t))
 
     # ------------------------------------------------------------------ uploads
     def upload_at_or_before(self, d: Dongle, ts: float) -> int:
@@ -246,7 +257,7 @@ class SolaxView:
         slot = t - d.phase_s - STEP_S  # the slot that ended just before the upload
         if slot < cal.day_start(0):
             return False
-        di = cal.day_of_utc(slot)
+        di = self._day_of(d.plant, slot)
         dd = fl._day(d.plant, fl.start_date + timedelta(days=di))
         if dd["gaps"][d.device.sn][(slot - cal.day_start(di)) // STEP_S]:
             return False
@@ -306,31 +317,35 @@ class SolaxView:
     def reading(self, d: Dongle, t: int) -> Reading:
         """What the upload at t carries (t: an instant of d's schedule)."""
         p = d.plant
+        at_t = {}  # energy through t per series: the counters and the interval share it
+
+        def through_t(series):
+            if series not in at_t:
+                at_t[series] = self.energy(p, series, t)
+            return at_t[series]
 
         def interval(series):
-            return self.energy(p, series, t) - self.energy(p, series, t - STEP_S)
+            return through_t(series) - self.energy(p, series, t - STEP_S)
 
-        pv_series = "pv" if d.role == "ac_battery" else f"dev:{d.device.sn}"
-        zero = 0
-        imp = exp = chg = dis = zero
+        imp = exp = chg = dis = 0
         soc = None
         if d.meter:
             imp, exp = interval("imp"), interval("exp")
         if d.battery:
             chg, dis = interval("chg"), interval("dis")
             fl = self.fleet
-            cal = fl._cals[p.time_zone]
-            slot = t - d.phase_s - STEP_S
-            di = cal.day_of_utc(slot)
+            slot = t - d.phase_s - STEP_S  # SOC is the truth's at the end of a slot: the last one ended
+            di = self._day_of(p, slot)
             dd = fl._day(p, fl.start_date + timedelta(days=di))
-            soc = int(dd["plant"]["soc"][(slot - cal.day_start(di)) // STEP_S])
-        y_total = self.energy(p, d.yield_series, t)
-        y_midnight = self.energy(p, d.yield_series, self._local_midnight(p, t))
+            soc = int(dd["plant"]["soc"][(slot - fl._cals[p.time_zone].day_start(di)) // STEP_S])
+        y_total = through_t(d.yield_series)
+        y_midnight = self.energy(p, d.yield_series, self.local_midnight(p, t))
         fault, bfault = self._faults_at(d, t)
         return Reading(
-            t=t, pv_j=interval(pv_series), imp_j=imp, exp_j=exp, chg_j=chg, dis_j=dis, soc=soc,
+            t=t, pv_j=interval("pv" if d.role == "ac_battery" else f"dev:{d.device.sn}"),
+            imp_j=imp, exp_j=exp, chg_j=chg, dis_j=dis, soc=soc,
             yield_today=(y_total - y_midnight) // KWH_01, yield_total=d.yield_base + y_total // KWH_01,
-            feedin_total=d.feedin_base + self.energy(p, "exp", t) // KWH_001 if d.meter else 0,
-            consume_total=d.consume_base + self.energy(p, "imp", t) // KWH_001 if d.meter else 0,
+            feedin_total=d.feedin_base + through_t("exp") // KWH_001 if d.meter else 0,
+            consume_total=d.consume_base + through_t("imp") // KWH_001 if d.meter else 0,
             fault=fault, battery_fault=bfault and d.battery,
         )

@@ -202,9 +202,8 @@ class SolaxServer(StandInServer):
         p = d.plant
         zone = self.fleet.zone(p)
         at = datetime.fromtimestamp(r.t, timezone.utc)
-        cal = self.fleet._cals[p.time_zone]
         # the cloud zeroes the day's yield at the plant's midnight, before the dongle's first upload of the day
-        today = r.yield_today if cal.day_of_utc(now) == cal.day_of_utc(r.t) else 0
+        today = r.yield_today if self.view.local_midnight(p, int(now)) <= r.t else 0
         pv = _w(r.pv_j)
         dc = [None, None, None, None]
         if d.role != "ac_battery":
