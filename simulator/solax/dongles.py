@@ -23,6 +23,8 @@ What this module guarantees (docs/simulator.md, "SolaX Cloud"):
 
 from __future__ import annotations
 
+import csv
+import io
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -38,8 +40,8 @@ DC_EFFICIENCY = 0.975  # the MPPT inputs see the AC power / 0.975
 BATTERY_CODES = frozenset(c[0] for c in ALARM_CODES if c[3])
 _ALNUM = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I, as on printed labels
 
-# role -> [(condition, model, inverterType as the API sends it, inverterSN prefix)]: the types are the
-# codes client mappings give for these models (field guide: inverterType "1"-"47", "100"-"105").
+# kind of inverter -> (model, inverterType as the API sends it, inverterSN prefix): the types are the codes
+# client mappings give for these models (field guide: inverterType "1"-"47", "100"-"105").
 MODELS = {
     "pv3": ("X3-MIC/PRO-G2", "16", "MC2"),
     "pv_small": ("X1-Mini-G4", "22", "XM3"),
@@ -144,9 +146,6 @@ def sites_rows(dongles: list[Dongle]) -> list[dict]:
 
 def sites_csv(dongles: list[Dongle]) -> str:
     """`sites_rows` as the CSV the pipeline reads (header `wifi_sn,plant_id,plant_name,time_zone,system_power_kwp`)."""
-    import csv
-    import io
-
     buf = io.StringIO()
     rows = sites_rows(dongles)
     w = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["wifi_sn"], lineterminator="\n")
@@ -186,7 +185,6 @@ class SolaxView:
         self.dongles = build_dongles(fleet)
         self.by_wifi = {d.wifi_sn: d for d in self.dongles}
         self.by_inverter = {d.inverter_sn: d for d in self.dongles}
-        self.by_device = {d.device.sn: d for d in self.dongles}
         self._lock = threading.Lock()
         self._cum: OrderedDict = OrderedDict()
         self._alarm_until = 0.0

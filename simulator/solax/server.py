@@ -18,7 +18,7 @@ from datetime import date, datetime, timezone
 from ..core.faults import Faults
 from ..core.fleet import STEP_S, Fleet
 from ..core.http import Answer, StandInServer, dumps
-from .dongles import Dongle, Reading, SolaxView, sites_csv, token_for
+from .dongles import DC_EFFICIENCY, Dongle, Reading, SolaxView, sites_csv, token_for
 from .quota import DAY, LOCKED, MINUTE, OK, Quota
 
 V2_PATH = "api/v2/dataAccess/realtimeInfo/get"
@@ -155,7 +155,7 @@ class SolaxServer(StandInServer):
             token, sn = params.get("tokenId"), params.get("sn")
         obj = self._answer(path, form, token, sn)
         code = obj.get("code", 0 if obj.get("success") else obj.get("exception"))
-        return Answer(200, json.dumps(obj, separators=(",", ":")).encode(), code=code)
+        return Answer(200, dumps(obj), code=code)
 
     def _answer(self, endpoint: str, form: str, token: str | None, sn) -> dict:
         v2 = form == "v2"
@@ -176,12 +176,13 @@ class SolaxServer(StandInServer):
                 return _error(3, f"Accumulated {self.quota.per_day} requests within 24 hours exceed the "
                                  f"maximum call threshold, suspend the request")
         did_not_access = {"success": False, "exception": "Query success!", "result": "this sn did not access!"}
-        if not isinstance(sn, str) or not sn.strip():
+        sn = sn.strip() if isinstance(sn, str) else ""
+        if not sn:
             return _error(1002, "Parameter validation failed") if v2 else did_not_access
         f = self.faults
         if f.roll(f.code_10001_rate):  # the service's generic failure, as openHAB's tests expect it
             return _error(2001, "error")
-        d = self.view.by_wifi.get(sn.strip())
+        d = self.view.by_wifi.get(sn)
         if d is None:
             # the inverter's own serial instead of the registration number answers "no auth!" (LP5)
             if v2:
@@ -207,7 +208,7 @@ class SolaxServer(StandInServer):
         pv = _w(r.pv_j)
         dc = [None, None, None, None]
         if d.role != "ac_battery":
-            total = float(math.floor(pv / 0.975 + 0.5))
+            total = float(math.floor(pv / DC_EFFICIENCY + 0.5))
             dc[0] = float(math.floor(total * d.dc_share + 0.5))
             dc[1] = total - dc[0]
         three = d.device.phases == 3
