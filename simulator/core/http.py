@@ -47,6 +47,8 @@ class StandInServer:
     #: the path prefix of the vendor's API (requests elsewhere, but /admin, answer 404)
     api_prefix = "/"
     server_name = "StandIn/1.0"
+    #: the statuses the 5xx fault draws from (a vendor may narrow them to those its service is seen to give)
+    http_5xx_statuses = (500, 502, 503, 504)
 
     def __init__(self, fleet: Fleet, port: int = 0, limits: bool = True, qps_scale: float = 1.0,
                  faults: Faults | None = None, host: str = "127.0.0.1"):
@@ -180,7 +182,7 @@ class StandInServer:
         if f.latency_s:
             time.sleep(f.latency_s)
         if f.roll(f.http_5xx_rate):
-            status = f.choice([500, 502, 503, 504])
+            status = f.choice(self.http_5xx_statuses)
             with self._lock:
                 self._http_errors[endpoint] += 1
             page = (f"<html><body><h1>{status} Server Error</h1><p>The upstream server is temporarily "
