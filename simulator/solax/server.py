@@ -60,6 +60,7 @@ class SolaxServer(StandInServer):
 
     api_prefix = "/"
     server_name = "SolaxCloudSimulator/1.0"
+    http_5xx_statuses = (503,)  # the only server error users report (a bug of September 2024, since fixed)
     CONFIG = ("upload_time_zone", "legacy_v1", "token_invalid", "per_minute", "per_day", "violations",
               "lockout_s")
 
