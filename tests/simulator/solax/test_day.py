@@ -155,8 +155,7 @@ def test_a_logger_outage_of_the_fleet_freezes_the_snapshot(make_solax):
     starts = [int(x.timestamp()) for x in rep["ts_utc"]]
     first_gap, after_gap = starts[gap[0]], starts[gap[-1] + 1]
     last_upload = first_gap + d.phase_s  # the upload of the slot before the outage
-    for now in (last_upload, first_gap + 3600 if first_gap + 3600 < after_gap else last_upload,
-                after_gap + 300 + d.phase_s - 1):
+    for now in (last_upload, (first_gap + after_gap) // 2, after_gap + 300 + d.phase_s - 1):
         cloud.move(now=datetime.fromtimestamp(now, timezone.utc).isoformat())
         assert epoch(cloud.poll(d.wifi_sn)["result"]["utcDateTime"]) == last_upload
     cloud.move(advance_s=1)
