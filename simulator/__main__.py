@@ -1,7 +1,8 @@
-"""python -m simulator [saj|...] [options]: serve a simulated fleet on loopback until Ctrl-C or SIGTERM.
+"""python -m simulator [saj|solax|...] [options]: serve a simulated fleet on loopback until Ctrl-C or SIGTERM.
 
 The first argument names the vendor whose API is served (default `saj`); each vendor's package adds its
-own options in its `cli` module (`add_arguments`, `build`, `banner`). The fleet and fault options below are
+own options in its `cli` module (`add_arguments`, `build`, `banner`, and optionally `configure`, which may
+adjust the parsed options before the fleet is built). The fleet and fault options below are
 shared by every vendor.
 """
 
@@ -16,7 +17,7 @@ from datetime import date, datetime, timezone
 
 from .core import Faults, Fleet
 
-VENDORS = {"saj": "simulator.saj.cli"}
+VENDORS = {"saj": "simulator.saj.cli", "solax": "simulator.solax.cli"}
 
 
 def _instant(text: str) -> datetime:
@@ -57,6 +58,8 @@ def main(argv=None) -> int:
     vendor = argv.pop(0) if argv and argv[0] in VENDORS else "saj"
     cli = importlib.import_module(VENDORS[vendor])
     a = parser(vendor, cli).parse_args(argv)
+    if hasattr(cli, "configure"):  # a vendor may size the fleet from options of its own
+        cli.configure(a)
     fleet = Fleet(seed=a.seed, plants=a.plants, start_date=a.start_date, now=a.now, gaps=not a.no_gaps,
                   devices=a.devices)
     faults = Faults(seed=a.fault_seed, http_5xx_rate=a.fault_5xx, code_10001_rate=a.fault_10001,

@@ -47,6 +47,8 @@ class StandInServer:
     #: the path prefix of the vendor's API (requests elsewhere, but /admin, answer 404)
     api_prefix = "/"
     server_name = "StandIn/1.0"
+    #: the statuses the 5xx fault draws from (a vendor may narrow them to those its service is seen to give)
+    http_5xx_statuses = (500, 502, 503, 504)
 
     def __init__(self, fleet: Fleet, port: int = 0, limits: bool = True, qps_scale: float = 1.0,
                  faults: Faults | None = None, host: str = "127.0.0.1"):
@@ -180,7 +182,7 @@ class StandInServer:
         if f.latency_s:
             time.sleep(f.latency_s)
         if f.roll(f.http_5xx_rate):
-            status = f.choice([500, 502, 503, 504])
+            status = f.choice(self.http_5xx_statuses)
             with self._lock:
                 self._http_errors[endpoint] += 1
             page = (f"<html><body><h1>{status} Server Error</h1><p>The upstream server is temporarily "
@@ -202,15 +204,19 @@ class StandInServer:
 
     # ------------------------------------------------------------------ admin
     def admin_routes(self) -> dict:
-        """Extra admin routes of a vendor: {(method, path): fn(params, body) -> (status, obj)}."""
+        """Extra admin routes of a vendor: {(method, path): fn(params, body) -> (status, obj)}, or an
+        `Answer` for a route whose body is not JSON (e.g. a CSV)."""
         return {}
 
-    def handle_admin(self, method: str, path: str, params: dict, body: bytes) -> tuple[int, bytes]:
+    def handle_admin(self, method: str, path: str, params: dict, body: bytes) -> tuple[int, bytes] | Answer:
         fl = self.fleet
         try:
             extra = self.admin_routes().get((method, path))
             if extra is not None:
-                status, obj = extra(params, body)
+                out = extra(params, body)
+                if isinstance(out, Answer):
+                    return out
+                status, obj = out
                 return status, dumps(obj)
             if method == "GET" and path == "/admin/fleet":
                 return 200, dumps(fl.describe())
@@ -318,8 +324,8 @@ class _Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             if u.path.startswith("/admin"):
-                status, out = self.sim.handle_admin(method, u.path.rstrip("/"), params, body)
-                return self._send(Answer(status, out))
+                out = self.sim.handle_admin(method, u.path.rstrip("/"), params, body)
+                return self._send(out if isinstance(out, Answer) else Answer(*out))
             prefix = self.sim.api_prefix
             if u.path.startswith(prefix):
                 return self._send(self.sim.serve(method, u.path[len(prefix):], params, self.headers, body))
