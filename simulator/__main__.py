@@ -1,4 +1,4 @@
-"""python -m simulator [saj|...] [options]: serve a simulated fleet on loopback until Ctrl-C or SIGTERM.
+"""python -m simulator [saj|sma] [options]: serve a simulated fleet on loopback until Ctrl-C or SIGTERM.
 
 The first argument names the vendor whose API is served (default `saj`); each vendor's package adds its
 own options in its `cli` module (`add_arguments`, `build`, `banner`). The fleet and fault options below are
@@ -16,7 +16,7 @@ from datetime import date, datetime, timezone
 
 from .core import Faults, Fleet
 
-VENDORS = {"saj": "simulator.saj.cli"}
+VENDORS = {"saj": "simulator.saj.cli", "sma": "simulator.sma.cli"}
 
 
 def _instant(text: str) -> datetime:

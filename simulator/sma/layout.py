@@ -29,14 +29,15 @@ TZ_CANONICAL = {"PRC": "Asia/Shanghai"}
 SWAP_AFTER_DAYS = 300  # default swap day: this many days after commissioning
 CO2_FACTOR = {"DE": 400, "AU": 700, "MY": 585, "CN": 581}  # g/kWh, shown as installation.co2SavingsFactor
 
-# (type, product family, productId) per kind of device; productIds from the captured device list where the
-# product appears there, one per family otherwise
-PV_CLASSIC = ("Solar Inverters", "STP {w}TL-20", 9098)
-PV_ENNEXOS = ("Solar Inverters", "SB{kw}-1AV-41", 9320)
-HYBRID = ("Solar Inverters", "STP{kw}-3SE-40", 9479)
-BATTERY = ("Battery Inverter", "SBS{kw}-10", 9359)
-METER = ("Monitoring and control", "Energy Meter", 9307)
-GATEWAY = ("Monitoring and control", "EDMM-10", 9397)
+# (type, product family, productId, AC phases) per kind of device; productIds from the captured device list
+# where the product appears there, one per family otherwise. Sunny Tripower (STP) is three-phase, Sunny Boy
+# (SB) single-phase: the phases follow the product, not the fleet's SAJ model.
+PV_CLASSIC = ("Solar Inverters", "STP {w}TL-20", 9098, 3)
+PV_ENNEXOS = ("Solar Inverters", "SB{kw}-1AV-41", 9320, 1)
+HYBRID = ("Solar Inverters", "STP{kw}-3SE-40", 9479, 3)
+BATTERY = ("Battery Inverter", "SBS{kw}-10", 9359, 1)
+METER = ("Monitoring and control", "Energy Meter", 9307, 3)
+GATEWAY = ("Monitoring and control", "EDMM-10", 9397, 1)
 
 SETS = {
     "pv": ("EnergyAndPowerPv", "PowerDc", "PowerAc"),
@@ -58,6 +59,7 @@ class SmaDevice:
     serial: str
     sn: str | None  # the fleet device whose truth it serves (meters and gateways: None)
     plant: "SmaPlant" = field(repr=False)
+    phases: int = 1
     generator_power: float | None = None  # W (PV-producing inverters only)
     generator_power_dc: float | None = None
     active_from: date | None = None  # first local day it exists (None: since commissioning)
@@ -162,12 +164,12 @@ class SmaLayout:
         def add(kind, spec, sn, name, rated=None, dc=None, **kw):
             nonlocal n
             n += 1
-            typ, fam, pid = spec
+            typ, fam, pid, phases = spec
             kwv = f"{(rated or 0) / 1000:.1f}"
             product = fam.format(w=int(round((rated or 0) / 1000.0)) * 1000, kw=kwv)
             serial = self._serial(p.plant_id, n)
             dev = SmaDevice(device_id=str(base + n), kind=kind, name=name if not sp.classic else f"SN: {serial}",
-                            type=typ, product=product, product_id=pid, serial=serial, sn=sn, plant=sp,
+                            type=typ, product=product, product_id=pid, serial=serial, sn=sn, plant=sp, phases=phases,
                             generator_power=float(rated) if dc is not None else None,
                             generator_power_dc=float(round(dc)) if dc is not None else None, **kw)
             sp.devices.append(dev)

@@ -271,12 +271,11 @@ def device_noise(fleet: Fleet, sp: SmaPlant, dev: SmaDevice, day_index: int, n: 
     """Deterministic per-slot draws of a device-day: grid voltage and frequency, DC voltage, isolation."""
     rng = np.random.default_rng([fleet.seed, int(dev.device_id), max(day_index, 0), 0x5A])
     vnom = VNOM.get(sp.plant.country_code, 230.0)
-    fd = next((d for d in sp.plant.devices if d.sn == dev.sn), None)
     return {
         "_v": vnom + rng.normal(0.0, 1.5, n),
         "_f": 50.0 + rng.normal(0.0, 0.01, n),
         "_dcv": 330.0 + rng.normal(0.0, 12.0, n),
         "_iso": np.round(2_200_000.0 + rng.uniform(0, 600_000, n), -3),
         "_q": rng.random(n),
-        "phases": fd.phases if fd is not None else 1,
+        "phases": dev.phases,
     }
