@@ -90,9 +90,11 @@ class Sma:
 def make_sma():
     started = []
 
-    def factory(plants: int = 6, seed: int = 7, fleet_kwargs: dict | None = None, **kwargs) -> Sma:
+    def factory(plants: int = 6, seed: int = 7, fleet_kwargs: dict | None = None, fleet=None, **kwargs) -> Sma:
+        """fleet: a private Fleet (for tests that move its clock); else the session's shared one."""
         kwargs.setdefault("faults", Faults())
-        server = SmaServer(get_fleet(plants, seed, **(fleet_kwargs or {})), port=0, **kwargs).start()
+        fleet = fleet if fleet is not None else get_fleet(plants, seed, **(fleet_kwargs or {}))
+        server = SmaServer(fleet, port=0, **kwargs).start()
         started.append(server)
         return Sma(server)
 
