@@ -84,7 +84,7 @@ class SmaPlant:
     classic: bool
     owner: str
     devices: list = field(default_factory=list, repr=False)
-    processing_phase_s: int = 0  # classic plants: offset of the batch processing runs
+    processing_phase_s: int = 0  # classic plants: offset of the batch processing runs (whole 15 minutes)
     installation_set: bool = True  # False: peakPower etc. "not configured" (0.0, orientation {})
 
     @property
@@ -146,7 +146,7 @@ class SmaLayout:
             pid = str(uuid.UUID(int=_h(seed, "sma-guid", p.plant_id) << 64 | _h(seed, "sma-guid2", p.plant_id),
                                 version=4)) if classic else str(base)
             sp = SmaPlant(plant_id=pid, plant=p, classic=classic, owner=emails[p.index % 2],
-                          processing_phase_s=int(_h(seed, "sma-proc", p.plant_id) % 7200),
+                          processing_phase_s=900 * int(_h(seed, "sma-proc", p.plant_id) % 8),
                           installation_set=p.index % 8 != 5)
             self._add_devices(sp, base)
             self.plants.append(sp)
