@@ -8,7 +8,9 @@ Guarantees:
   midnight 00:00; 288 (96) rows, 276 (92) on a spring-forward day, 300 (100) on a fall-back day, where
   the repeated hour's local stamps appear twice, in time order.
 - A row is served once every slot in it was reported (logger up, not in an ``offline`` span, ended by
-  now - late: ``Fleet.reported_mask``) and, on classic plants, once a processing run has passed its end.
+  now - late: ``Fleet.reported_mask``; plant-level series such as EnergyBalance and the meter's follow
+  ``Fleet.plant_reported_mask``, the truth's plant ``reported``) and, on classic plants, once a processing
+  run has passed its end.
 - The first served row after missing rows carries their energy: its Wh are the counter delta over the whole
   span since the previous served row of the day, its mean W that energy over the span (so W x the time
   since the previous stamp gives the energy, as SMA tells clients to convert).
@@ -85,16 +87,6 @@ class SeriesMaker:
         if not sp.classic or self.processing_s <= 0:
             return now_ts
         return now_ts - ((now_ts - sp.processing_phase_s) % self.processing_s)
-
-    def plant_mask(self, sp: SmaPlant, dd: dict) -> np.ndarray:
-        """Plant-level series (EnergyBalance, the meter) follow the truth's plant ``reported``."""
-        fl = self.fleet
-        m = np.ones(dd["n"], dtype=bool)
-        for d in sp.plant.devices:
-            m &= fl.reported_mask(d.sn, dd)
-        if sp.plant.module_sn:
-            m &= fl.reported_mask(sp.plant.module_sn, dd)
-        return m
 
     # ------------------------------------------------------------------ rows
     def rows(self, sp: SmaPlant, day: date, values: dict, mask: np.ndarray, dd: dict, basis: str,

@@ -32,7 +32,6 @@ from .series import (SeriesMaker, derived_plant_values, device_noise, device_set
 SCOPE = "monitoringApi:read profile email"
 PERIODS = ("Day", "Recent")  # served; Week/Month/Year/Total answer 400 (see docs/simulator.md)
 ALL_PERIODS = ("Recent", "Day", "Week", "Month", "Year", "Total")
-CONSENT_STATES = ("Pending", "Accepted", "Rejected", "Expired", "Revoked")
 DECISIONS = {"accept": ("Pending", "Accepted"), "decline": ("Pending", "Rejected"),
              "expire": ("Pending", "Expired"), "revoke": ("Accepted", "Revoked")}
 LOG_CATEGORY = {1: "Warning", 2: "Error", 3: "Error"}
@@ -387,7 +386,7 @@ class SmaServer(StandInServer):
         if dd is None:
             return body
         values = derived_plant_values(dd["plant"])
-        rows = self.series.rows(sp, day, values, self.series.plant_mask(sp, dd), dd, self.time_basis)
+        rows = self.series.rows(sp, day, values, self.fleet.plant_reported_mask(sp.plant, dd), dd, self.time_basis)
         spike = None
         for dev in sp.devices:
             if dev.spike_wh is not None and dev.active_from == day:
@@ -400,7 +399,7 @@ class SmaServer(StandInServer):
 
     def _device_rows(self, dev: SmaDevice, day: date, dd: dict, values: dict):
         sp = dev.plant
-        mask = self.fleet.reported_mask(dev.sn, dd) if dev.sn else self.series.plant_mask(sp, dd)
+        mask = self.fleet.reported_mask(dev.sn, dd) if dev.sn else self.fleet.plant_reported_mask(sp.plant, dd)
         first = self.series.spike_row(sp, dev, dd) if dev.spike_wh is not None and day == dev.active_from else 0
         return self.series.rows(sp, day, values, mask, dd, self.time_basis, first_row=first)
 
