@@ -1,4 +1,4 @@
-"""python -m simulator [saj|solax|...] [options]: serve a simulated fleet on loopback until Ctrl-C or SIGTERM.
+"""python -m simulator [saj|solax|sma] [options]: serve a simulated fleet on loopback until Ctrl-C or SIGTERM.
 
 The first argument names the vendor whose API is served (default `saj`); each vendor's package adds its
 own options in its `cli` module (`add_arguments`, `build`, `banner`, and optionally `configure`, which may
@@ -17,7 +17,7 @@ from datetime import date, datetime, timezone
 
 from .core import Faults, Fleet
 
-VENDORS = {"saj": "simulator.saj.cli", "solax": "simulator.solax.cli"}
+VENDORS = {"saj": "simulator.saj.cli", "solax": "simulator.solax.cli", "sma": "simulator.sma.cli"}
 
 
 def _instant(text: str) -> datetime:

@@ -19,6 +19,22 @@ from pipelines.core.lake import Lake, raw_table
 from pipelines.resources import build_resources
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures"
+
+
+def shared_fixture(folder: str, name: str):
+    """A real captured response (parsed JSON) from ../shared/fixtures, beside the project as on every developer's
+    machine and in CI (not copied here: they carry their publishers' licences). Skips, saying why, without it."""
+    import json
+
+    import pytest
+
+    path = SHARED_FIXTURES / folder / name
+    if not path.is_file():
+        pytest.skip(f"the captured response {path} is not beside the project")
+    return json.loads(path.read_text())
 ALL_ASSETS = [*VENDOR_ASSETS, *conformed_assets(VENDOR_MODELS), *mart_assets]
 ENERGIES = ["pv_kwh", "load_kwh", "grid_import_kwh", "grid_export_kwh", "battery_charge_kwh", "battery_discharge_kwh"]
 # What the device-level comparisons need: raw fleet and minute data, their staging, the conformed tables they

@@ -489,17 +489,21 @@ class Fleet:
         vals = dd["devices"][sn]
         return self._frame(dd, vals, self.reported_mask(sn, dd), pv_only=dev.device_type == 0)
 
+    def plant_reported_mask(self, plant: Plant, day_data: dict, now: datetime | None = None) -> np.ndarray:
+        """Which intervals of a plant-day every device of the plant and its load monitor reported."""
+        rep = np.ones(day_data["n"], dtype=bool)
+        for dv in plant.devices:
+            rep &= self.reported_mask(dv.sn, day_data, now)
+        if plant.module_sn:
+            rep &= self.reported_mask(plant.module_sn, day_data, now)
+        return rep
+
     def plant_day(self, plant_id: str, day: date) -> pd.DataFrame:
         plant = self.plant(plant_id)
         dd = self._day(plant, day)
         if dd is None:
             return pd.DataFrame(columns=COLUMNS)
-        rep = np.ones(dd["n"], dtype=bool)
-        for dv in plant.devices:
-            rep &= self.reported_mask(dv.sn, dd)
-        if plant.module_sn:
-            rep &= self.reported_mask(plant.module_sn, dd)
-        return self._frame(dd, dd["plant"], rep, pv_only=False)
+        return self._frame(dd, dd["plant"], self.plant_reported_mask(plant, dd), pv_only=False)
 
     # ------------------------------------------------------------------ daily energies (Wh*12 units = W-slots)
     def daily_sums(self, plant: Plant, d0: int, d1: int) -> dict:

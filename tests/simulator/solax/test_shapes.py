@@ -1,24 +1,21 @@
-"""The stand-in's bodies against the real ones (tests/fixtures/solax-cloud-api): keys, key order, types,
+"""The stand-in's bodies against the real ones (../shared/fixtures/solax-cloud-api): keys, key order, types,
 nulls, envelopes and error bodies, v2 and v1."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 import requests
 
 from simulator import Faults
+from tests.support import shared_fixture
 
 from .conftest import V1, V2, Cloud, epoch
 
-FIX = Path(__file__).resolve().parents[2] / "fixtures" / "solax-cloud-api"
-
 
 def fixture(name: str) -> dict:
-    return json.loads((FIX / name).read_text())
+    return shared_fixture("solax-cloud-api", name)
 
 
 def by_role(server, role, meter=None):
