@@ -138,7 +138,8 @@ CHECKS = [
         FROM self_consumption_daily
         WHERE pv_kwh IS NOT NULL AND load_kwh IS NOT NULL AND grid_import_kwh IS NOT NULL
           AND grid_export_kwh IS NOT NULL AND battery_charge_kwh IS NOT NULL AND battery_discharge_kwh IS NOT NULL
-          AND abs((pv_kwh + grid_import_kwh + battery_discharge_kwh) - (load_kwh + grid_export_kwh + battery_charge_kwh))
+          AND abs((pv_kwh + grid_import_kwh + battery_discharge_kwh)
+                  - (load_kwh + grid_export_kwh + battery_charge_kwh))
               > greatest(0.03 * greatest(pv_kwh + grid_import_kwh + battery_discharge_kwh,
                                          load_kwh + grid_export_kwh + battery_charge_kwh), 0.05)
         ORDER BY plant_id, day
@@ -148,7 +149,10 @@ CHECKS = [
 
 
 def _tables_exist(conn, tables) -> list[str]:
-    existing = {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    existing = {
+        r[0]
+        for r in conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()
+    }
     return [t for t in tables if t not in existing]
 
 
@@ -167,13 +171,20 @@ def run_check(conn, check: Check) -> dg.AssetCheckResult:
         return dg.AssetCheckResult(passed=True, metadata={"offending_rows": 0})
     listed = [dict(zip(columns, (str(v) for v in row))) for row in rows[:MAX_LISTED]]
     who_when = sorted({f"{r[columns[0]]} {r[columns[1]]}" for r in listed})
-    table = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n" + "\n".join(
-        "| " + " | ".join(r[c] for c in columns) + " |" for r in listed
+    table = (
+        "| "
+        + " | ".join(columns)
+        + " |\n|"
+        + "---|" * len(columns)
+        + "\n"
+        + "\n".join("| " + " | ".join(r[c] for c in columns) + " |" for r in listed)
     )
     return dg.AssetCheckResult(
         passed=False,
         severity=dg.AssetCheckSeverity.WARN,
-        description=f"{len(rows)} offending row(s): " + "; ".join(who_when[:20]) + (" ..." if len(who_when) > 20 else ""),
+        description=f"{len(rows)} offending row(s): "
+        + "; ".join(who_when[:20])
+        + (" ..." if len(who_when) > 20 else ""),
         metadata={
             "offending_rows": len(rows),
             columns[0] + "s": dg.MetadataValue.json(sorted({r[columns[0]] for r in listed})),

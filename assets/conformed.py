@@ -27,7 +27,6 @@ The contract every vendor's mapping meets (docs/architecture.md, "Adding a vendo
   updated_at, duration_minutes, reported_duration_minutes, observed_at).
 """
 
-
 import functools
 import time
 from collections.abc import Iterable, Mapping
@@ -108,8 +107,10 @@ def conformed_schema(vendors: Iterable[VendorModels], table: str) -> pa.Schema:
     first = next(iter(schemas.values()))
     for name, schema in schemas.items():
         if not schema.equals(first):
-            raise TypeError(f"sql/conformed/{name}/{table}.sql does not give the conformed schema of {table}:\n"
-                            f"{schema}\nexpected:\n{first}")
+            raise TypeError(
+                f"sql/conformed/{name}/{table}.sql does not give the conformed schema of {table}:\n"
+                f"{schema}\nexpected:\n{first}"
+            )
     return first
 
 
@@ -142,7 +143,9 @@ def _asset(table: str, description: str, vendors: list[VendorModels]) -> dg.Asse
                 result = build_day(store, vendor, table, day)
                 if result is not None:
                     rows[vendor.name] = rows.get(vendor.name, 0) + result.num_rows
-        context.log.info(f"conformed/{table}: {sum(rows.values())} rows for {len(days)} day(s) from {rows or 'no vendor'}")
+        context.log.info(
+            f"conformed/{table}: {sum(rows.values())} rows for {len(days)} day(s) from {rows or 'no vendor'}"
+        )
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": sum(rows.values()),

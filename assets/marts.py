@@ -47,8 +47,9 @@ MARTS = [
         "plants",
         conformed=("plants",),
         deps=(),
-        description="One row per (vendor, plant): vendor, plant_id, plant_name, time_zone (IANA), country, system_power_kwp (kWp), "
-        "has_load_monitor, plant_type (0 grid-tied, 1 storage, 3 AC-coupled); the latest details seen.",
+        description="One row per (vendor, plant): vendor, plant_id, plant_name, time_zone (IANA), country, "
+        "system_power_kwp (kWp), has_load_monitor, plant_type (0 grid-tied, 1 storage, 3 AC-coupled); the latest "
+        "details seen.",
         day_column="last_seen_day",
     ),
     Mart(
@@ -63,8 +64,9 @@ MARTS = [
         "device_samples",
         conformed=("samples",),
         deps=(),
-        description="One row per inverter sample (vendor, device_sn, ts_utc), standing for interval_s seconds: ts_local (plant-local, as sent), ts_utc, pv_w, load_w, "
-        "grid_import_w, grid_export_w, battery_charge_w, battery_discharge_w (W), battery_soc_pct (%). "
+        description="One row per inverter sample (vendor, device_sn, ts_utc), standing for interval_s seconds: "
+        "ts_local (plant-local, as sent), ts_utc, pv_w, load_w, grid_import_w, grid_export_w, battery_charge_w, "
+        "battery_discharge_w (W), battery_soc_pct (%). "
         "Grid-tied (type 0) inverters report only PV: their other columns are NULL.",
     ),
     Mart(
@@ -95,8 +97,8 @@ MARTS = [
         "self_consumption_monthly",
         conformed=(),
         deps=("self_consumption_daily",),
-        description="Per (vendor, plant) and month: the daily table summed, rates recomputed from the sums; rebuilt for "
-        "every month the partition's days touch.",
+        description="Per (vendor, plant) and month: the daily table summed, rates recomputed from the sums; rebuilt "
+        "for every month the partition's days touch.",
         day_column=None,
     ),
     Mart(
@@ -152,16 +154,21 @@ def _mart_asset(mart: Mart) -> dg.AssetsDefinition:
         tags={"layer": "marts"},
         owners=["team:solar-data"],
     )
-    def _asset(context: dg.AssetExecutionContext, lake: LakeResource, warehouse: DuckDBResource) -> dg.MaterializeResult:
+    def _asset(
+        context: dg.AssetExecutionContext, lake: LakeResource, warehouse: DuckDBResource
+    ) -> dg.MaterializeResult:
         started = time.monotonic()
         days = days_of(context)
         with warehouse.get_connection() as conn:
             run = build_mart(conn, lake.lake, mart, days)
             if mart.day_column:
-                partition_rows = wh.count_rows(conn, mart.name, f"list_contains($days, {mart.day_column})", {"days": days})
+                partition_rows = wh.count_rows(
+                    conn, mart.name, f"list_contains($days, {mart.day_column})", {"days": days}
+                )
             else:
                 partition_rows = wh.count_rows(
-                    conn, mart.name,
+                    conn,
+                    mart.name,
                     "list_contains(list_transform($days, lambda d: CAST(date_trunc('month', d) AS DATE)), month)",
                     {"days": days},
                 )

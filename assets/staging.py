@@ -7,7 +7,6 @@ re-materialisation replaces the day). The conformed layer reads these files; not
 A vendor's own macros (`sql/staging/<vendor>/_macros.sql`) are loaded before its files.
 """
 
-
 import functools
 import time
 from dataclasses import dataclass
@@ -98,7 +97,8 @@ class StagingSet:
             partitions_def=daily_partitions,
             backfill_policy=dg.BackfillPolicy.single_run(),
             kinds={"parquet", "duckdb"},
-            deps=[dg.AssetKey([spec.vendor, r]) for r in spec.raw] + [dg.AssetKey([spec.vendor, s]) for s in spec.staged],
+            deps=[dg.AssetKey([spec.vendor, r]) for r in spec.raw]
+            + [dg.AssetKey([spec.vendor, s]) for s in spec.staged],
             description=spec.description + f"\n\nSQL: sql/{spec.sql}. "
             f"Lake: lake/staging/{spec.vendor}/{spec.name}/date=YYYY-MM-DD/data.parquet.",
             tags={"layer": "staging", "vendor": spec.vendor},
@@ -117,7 +117,9 @@ class StagingSet:
                 rows_per_day[day.isoformat()] = result.num_rows
                 schema = result
             if missing_raw:
-                context.log.warning(f"{spec.vendor}/{spec.name}: no raw file for {', '.join(missing_raw)}; those days are empty")
+                context.log.warning(
+                    f"{spec.vendor}/{spec.name}: no raw file for {', '.join(missing_raw)}; those days are empty"
+                )
             total = sum(rows_per_day.values())
             context.log.info(f"{spec.vendor}/{spec.name}: {total} rows for {len(days)} day(s)")
             return dg.MaterializeResult(

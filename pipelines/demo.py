@@ -82,6 +82,7 @@ def print_summary(warehouse: Path) -> None:
     import duckdb
 
     with duckdb.connect(str(warehouse), read_only=True) as conn:
+
         def table(sql: str) -> None:
             cursor = conn.execute(sql)
             names = [c[0] for c in cursor.description]

@@ -1,7 +1,7 @@
 """The code location's resources: the core's (lake, warehouse, which vendors run) and one per vendor.
 
-    build_resources()                                  # from the environment, as a deployment runs
-    build_resources(data_dir, saj={"app_id": ..., "app_secret": ..., "base_url": ...})   # tests, the demo
+build_resources()                                  # from the environment, as a deployment runs
+build_resources(data_dir, saj={"app_id": ..., "app_secret": ..., "base_url": ...})   # tests, the demo
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ def build_resources(data_dir: str | Path | None = None, saj: dict | None = None)
     variables = {"saj": list(SAJ_VARIABLES)}
     return {
         **vendor_resources,
-        "vendors": VendorsResource(configured=[n for n, r in vendor_resources.items() if r.configured],
-                                   variables=variables),
+        "vendors": VendorsResource(
+            configured=[n for n, r in vendor_resources.items() if r.configured], variables=variables
+        ),
         "lake": lake,
         "warehouse": warehouse_resource(lake.data_dir, settings.duckdb_memory_limit),
     }

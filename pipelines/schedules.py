@@ -41,8 +41,13 @@ RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_p
 TRIGGER_TAG = "fleet/trigger"
 # The extreme offsets in use: Baker Island (UTC-12) and Kiribati's Line Islands (UTC+14).
 WESTMOST, EASTMOST = timezone(timedelta(hours=-12)), timezone(timedelta(hours=14))
-IN_PROGRESS = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-               dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+IN_PROGRESS = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
 SETTINGS = FleetSettings.from_env()
 
 
@@ -84,13 +89,20 @@ def _clamp(days: list[date], now: datetime) -> list[date]:
     return [d for d in days if d.isoformat() in keys]
 
 
-def range_request(days: list[date], trigger: str, run_key: str | None = None, tags: dict | None = None,
-                  **kwargs) -> dg.RunRequest:
+def range_request(
+    days: list[date], trigger: str, run_key: str | None = None, tags: dict | None = None, **kwargs
+) -> dg.RunRequest:
     """One run over the contiguous range of `days` (every asset has a single-run backfill policy)."""
     first, last = days[0].isoformat(), days[-1].isoformat()
     return dg.RunRequest(
         run_key=run_key,
-        tags={RANGE_START: first, RANGE_END: last, TRIGGER_TAG: trigger, "fleet/days": f"{first}...{last}", **(tags or {})},
+        tags={
+            RANGE_START: first,
+            RANGE_END: last,
+            TRIGGER_TAG: trigger,
+            "fleet/days": f"{first}...{last}",
+            **(tags or {}),
+        },
         **kwargs,
     )
 

@@ -35,13 +35,24 @@ def shared_fixture(folder: str, name: str):
     if not path.is_file():
         pytest.skip(f"the captured response {path} is not beside the project")
     return json.loads(path.read_text())
+
+
 ALL_ASSETS = [*VENDOR_ASSETS, *conformed_assets(VENDOR_MODELS), *mart_assets]
 ENERGIES = ["pv_kwh", "load_kwh", "grid_import_kwh", "grid_export_kwh", "battery_charge_kwh", "battery_discharge_kwh"]
 # What the device-level comparisons need: raw fleet and minute data, their staging, the conformed tables they
 # feed and the device marts.
-DEVICE_PATH = {"saj/raw_plants", "saj/raw_devices", "saj/raw_upload_data", "saj/stg_plants", "saj/stg_devices",
-               "saj/stg_device_samples", "saj/stg_load_monitor_samples", "conformed/samples", "device_samples",
-               "device_energy_hourly"}
+DEVICE_PATH = {
+    "saj/raw_plants",
+    "saj/raw_devices",
+    "saj/raw_upload_data",
+    "saj/stg_plants",
+    "saj/stg_devices",
+    "saj/stg_device_samples",
+    "saj/stg_load_monitor_samples",
+    "conformed/samples",
+    "device_samples",
+    "device_energy_hourly",
+}
 TOL = 1e-6  # kWh: the samples are whole watts, so the sums are exact up to float rounding
 
 
@@ -72,7 +83,9 @@ def build_models(data_dir: Path, days, conn, marts=None):
     staged = {}
     for vendor in VENDOR_MODELS:
         for name in vendor.staging.tables:  # listed in dependency order
-            staged[f"{vendor.name}/{name}"] = [r for d in days for r in vendor.staging.build_day(lake, name, d).to_pylist()]
+            staged[f"{vendor.name}/{name}"] = [
+                r for d in days for r in vendor.staging.build_day(lake, name, d).to_pylist()
+            ]
         for table in TABLES:
             for d in days:
                 build_conformed_day(lake, vendor, table, d)
@@ -95,14 +108,25 @@ def resources(server, data_dir: Path, app_id: str | None = None, app_secret: str
     )
 
 
-def materialize(server, data_dir: Path, day: date | None = None, assets=None, checks: bool = False,
-                raise_on_error: bool = True, tags: dict | None = None, instance=None, **resource_kwargs):
+def materialize(
+    server,
+    data_dir: Path,
+    day: date | None = None,
+    assets=None,
+    checks: bool = False,
+    raise_on_error: bool = True,
+    tags: dict | None = None,
+    instance=None,
+    **resource_kwargs,
+):
     assets = ALL_ASSETS if assets is None else assets
     return dg.materialize(
         [*assets, *(model_checks if checks else [])],
         partition_key=day.isoformat() if day else None,
         resources=resources(server, data_dir, **resource_kwargs),
-        raise_on_error=raise_on_error, tags=tags, instance=instance,
+        raise_on_error=raise_on_error,
+        tags=tags,
+        instance=instance,
     )
 
 
@@ -139,8 +163,12 @@ def compare_device_day(fleet, data_dir: Path, day: date, sns=None, damaged: bool
 
     Returns counters (hours compared, complete hours, gap hours) for the caller's own assertions."""
     hourly = query(data_dir, "SELECT * FROM device_energy_hourly WHERE day = $d", {"d": day})
-    samples = query(data_dir, "SELECT device_sn, count(*) AS n, count(DISTINCT ts_utc) AS distinct_n "
-                              "FROM device_samples WHERE day = $d GROUP BY ALL", {"d": day}).set_index("device_sn")
+    samples = query(
+        data_dir,
+        "SELECT device_sn, count(*) AS n, count(DISTINCT ts_utc) AS distinct_n "
+        "FROM device_samples WHERE day = $d GROUP BY ALL",
+        {"d": day},
+    ).set_index("device_sn")
     stats = {"hours": 0, "complete": 0, "partial": 0, "missing": 0}
     for dev in fleet.devices:
         if sns is not None and dev.sn not in sns:

@@ -18,8 +18,11 @@ UPLOAD = dg.AssetKey(["saj", "raw_upload_data"])
 
 
 def _range(first: date, last: date, **extra) -> dict:
-    return {"dagster/asset_partition_range_start": first.isoformat(),
-            "dagster/asset_partition_range_end": last.isoformat(), **extra}
+    return {
+        "dagster/asset_partition_range_start": first.isoformat(),
+        "dagster/asset_partition_range_end": last.isoformat(),
+        **extra,
+    }
 
 
 def _upload_days(server) -> list[str]:
@@ -39,14 +42,20 @@ def test_a_failed_day_is_resumed_alone(make_simulator, tmp_path, monkeypatch):
 
     monkeypatch.setattr(SajClient, "upload_data", flaky)
     instance = dg.DagsterInstance.ephemeral()
-    first = dg.materialize(ASSETS, instance=instance, resources=resources, tags=_range(DAYS[0], DAYS[-1]),
-                           raise_on_error=False)
+    first = dg.materialize(
+        ASSETS, instance=instance, resources=resources, tags=_range(DAYS[0], DAYS[-1]), raise_on_error=False
+    )
     assert not first.success
     failed = [e.step_key for e in first.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
     assert failed == ["saj__raw_upload_data"]
     lake = lake_of(tmp_path)
-    complete = {d: [pq.read_schema(p).metadata[b"fleet.complete"] for p in lake.parts(lake.day_dir("raw", "saj", "raw_upload_data", day=d))]
-                for d in DAYS}
+    complete = {
+        d: [
+            pq.read_schema(p).metadata[b"fleet.complete"]
+            for p in lake.parts(lake.day_dir("raw", "saj", "raw_upload_data", day=d))
+        ]
+        for d in DAYS
+    }
     assert complete == {DAYS[0]: [b"1"], DAYS[1]: [b"0"], DAYS[2]: [b"1"]}
     devices = len(server.fleet.devices)
     assert _upload_days(server).count(DAYS[0].isoformat()) == 2 * devices  # minute data and day total
@@ -56,7 +65,10 @@ def test_a_failed_day_is_resumed_alone(make_simulator, tmp_path, monkeypatch):
     monkeypatch.setattr(SajClient, "upload_data", real)
     server.reset_stats()
     resumed = dg.materialize(
-        ASSETS, instance=instance, resources=resources, selection=dg.AssetSelection.assets(UPLOAD).downstream(),
+        ASSETS,
+        instance=instance,
+        resources=resources,
+        selection=dg.AssetSelection.assets(UPLOAD).downstream(),
         tags=_range(DAYS[0], DAYS[-1], **{"dagster/root_run_id": first.run_id, "dagster/parent_run_id": first.run_id}),
     )
     assert resumed.success
@@ -71,13 +83,19 @@ def test_a_failed_day_is_resumed_alone(make_simulator, tmp_path, monkeypatch):
     import duckdb
 
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
-        per_day = dict(conn.execute("SELECT day::VARCHAR, count(DISTINCT plant_id) FROM plant_energy_hourly GROUP BY 1").fetchall())
+        per_day = dict(
+            conn.execute("SELECT day::VARCHAR, count(DISTINCT plant_id) FROM plant_energy_hourly GROUP BY 1").fetchall()
+        )
     assert per_day == {d.isoformat(): 4 for d in DAYS}
 
     # A new run (a schedule tick, a new backfill) always fetches again.
     server.reset_stats()
-    again = dg.materialize(select({"saj/raw_plants", "saj/raw_devices", "saj/raw_upload_data"}),
-                           instance=instance, resources=resources, tags=_range(DAYS[0], DAYS[-1]))
+    again = dg.materialize(
+        select({"saj/raw_plants", "saj/raw_devices", "saj/raw_upload_data"}),
+        instance=instance,
+        resources=resources,
+        tags=_range(DAYS[0], DAYS[-1]),
+    )
     assert again.success and sorted(set(_upload_days(server))) == [d.isoformat() for d in DAYS]
 
 
@@ -93,8 +111,14 @@ def test_demo_command(tmp_path):
     env = {**os.environ, "SAJ_DATA_DIR": str(tmp_path / "demo")}
     for key in ("SAJ_APP_ID", "SAJ_APP_SECRET", "SAJ_BASE_URL", "DAGSTER_HOME", "FLEET_DATA_DIR", "FLEET_START_DATE"):
         env.pop(key, None)
-    proc = subprocess.run([sys.executable, "-m", "pipelines.demo", "--plants", "3", "--days", "2"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=240)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipelines.demo", "--plants", "3", "--days", "2"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     out = proc.stdout
     assert proc.returncode == 0, out[-3000:] + proc.stderr[-3000:]
     last = date.today() - timedelta(days=1)

@@ -38,13 +38,21 @@ def test_intraday_days_cover_every_local_today():
     # 11:00 UTC: Honolulu is at 01:00 on the 10th, Kiritimati at 01:00 on the 11th
     assert intraday_days(_utc(2025, 9, 10, 11, 0), zones, SETTLE) == [date(2025, 9, 10), date(2025, 9, 11)]
     # 10:15 UTC: both just passed midnight: the days that ended 15 min ago are refreshed once more
-    assert intraday_days(_utc(2025, 9, 10, 10, 15), zones, SETTLE) == [date(2025, 9, 9), date(2025, 9, 10), date(2025, 9, 11)]
+    assert intraday_days(_utc(2025, 9, 10, 10, 15), zones, SETTLE) == [
+        date(2025, 9, 9),
+        date(2025, 9, 10),
+        date(2025, 9, 11),
+    ]
     # 03:00 UTC: Honolulu still on the 9th (17:00), Kiritimati on the 10th (17:00)
     assert intraday_days(_utc(2025, 9, 10, 3, 0), zones, SETTLE) == [date(2025, 9, 9), date(2025, 9, 10)]
     # a European fleet: one key most of the day
     assert intraday_days(_utc(2025, 9, 10, 12, 0), [ZoneInfo("Europe/Berlin")], SETTLE) == [date(2025, 9, 10)]
     # no fleet known yet: every offset from UTC-12 to UTC+14 (three dates between 10:00 and 12:00 UTC)
-    assert intraday_days(_utc(2025, 9, 10, 11, 0), [], SETTLE) == [date(2025, 9, 9), date(2025, 9, 10), date(2025, 9, 11)]
+    assert intraday_days(_utc(2025, 9, 10, 11, 0), [], SETTLE) == [
+        date(2025, 9, 9),
+        date(2025, 9, 10),
+        date(2025, 9, 11),
+    ]
 
 
 def test_daily_days_have_ended_everywhere():
@@ -92,7 +100,12 @@ def test_schedule_targets_every_asset_and_is_running():
 
     job = defs.resolve_job_def("fleet_refresh")
     assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} >= {
-        "saj/raw_upload_data", "saj/stg_device_samples", "conformed/samples", "plant_energy_hourly", "alarm_history"}
+        "saj/raw_upload_data",
+        "saj/stg_device_samples",
+        "conformed/samples",
+        "plant_energy_hourly",
+        "alarm_history",
+    }
     assert fleet_intraday.cron_schedule == "*/15 * * * *" and fleet_daily.cron_schedule == "30 12 * * *"
     assert fleet_intraday.default_status == dg.DefaultScheduleStatus.RUNNING == fleet_daily.default_status
     assert refresh_job.name == "fleet_refresh"
@@ -106,7 +119,12 @@ def test_settings_from_env_with_the_old_names_still_working(monkeypatch):
     monkeypatch.setenv("SAJ_AUTOMATION", "stopped")
     monkeypatch.setenv("SAJ_START_DATE", "2026-01-01")
     s = FleetSettings.from_env()
-    assert (s.intraday_cron, s.daily_cron, s.running, s.start_date) == ("*/5 * * * *", "0 14 * * *", False, date(2026, 1, 1))
+    assert (s.intraday_cron, s.daily_cron, s.running, s.start_date) == (
+        "*/5 * * * *",
+        "0 14 * * *",
+        False,
+        date(2026, 1, 1),
+    )
     monkeypatch.setenv("FLEET_INTRADAY_MINUTES", "10")  # the neutral name wins
     monkeypatch.setenv("FLEET_START_DATE", "2026-02-01")
     s = FleetSettings.from_env()

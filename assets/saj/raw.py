@@ -42,8 +42,9 @@ def _raw_asset(**kwargs):
             deps=[dg.AssetKey([VENDOR, d]) for d in kwargs.pop("deps", ())],
             **kwargs,
         )
-        def _asset(context: dg.AssetExecutionContext, saj: SajApiResource, lake: LakeResource,
-                   vendors: VendorsResource) -> dg.MaterializeResult:
+        def _asset(
+            context: dg.AssetExecutionContext, saj: SajApiResource, lake: LakeResource, vendors: VendorsResource
+        ) -> dg.MaterializeResult:
             reason = skip_reason(context, vendors, VENDOR)
             if reason is not None:
                 return skipped(reason)
@@ -78,8 +79,10 @@ def raw_plants(context: dg.AssetExecutionContext, client: SajClient, lake: LakeR
             except UnsafeIdentifierError as exc:
                 problems.append(exc)
     if not plant_ids and not problems:
-        context.log.warning("raw_plants: the SAJ app sees no plants (developer/plant/page is empty): every table of "
-                            "these days will be empty. Check that the plants are still authorised to the app.")
+        context.log.warning(
+            "raw_plants: the SAJ app sees no plants (developer/plant/page is empty): every table of "
+            "these days will be empty. Check that the plants are still authorised to the app."
+        )
     details = client.fan_out(client.plant_details, plant_ids)
     for plant_id, outcome in details:
         if isinstance(outcome, SajResponse):
@@ -131,6 +134,7 @@ def raw_upload_data(context: dg.AssetExecutionContext, client: SajClient, lake: 
     Minute data (timeUnit 0, 5-minute samples of PV, load, grid and battery) for 00:00:00-23:59:59
     local, and the device's own day total (timeUnit 1) to reconcile the hourly sums against.
     """
+
     def fetch_day(day: date) -> DayLanding:
         fleet = load_fleet(lake.lake, day)
         landing = DayLanding(day)
@@ -154,6 +158,7 @@ def raw_sec_data(context: dg.AssetExecutionContext, client: SajClient, lake: Lak
     Plants without a load monitor (plant/details isInstallMeter 0) are not asked: the API would only
     answer that the plant is not bound with load monitoring.
     """
+
     def fetch_day(day: date) -> DayLanding:
         start, end = local_day_window(day)
         fleet = load_fleet(lake.lake, day, with_devices=False)
@@ -171,6 +176,7 @@ def raw_plant_statistics(context: dg.AssetExecutionContext, client: SajClient, l
 
     The today*/month*/year*/total* counters the SAJ portal shows, to reconcile the models against.
     """
+
     def fetch_day(day: date) -> DayLanding:
         def fetch(plant: Plant) -> SajResponse:
             # A clientDate in the future is not asked for: today is read as of now.
@@ -210,8 +216,12 @@ def raw_alarms(context: dg.AssetExecutionContext, client: SajClient, lake: LakeR
             landing.add(None, None, response)
         known = {device.sn: device for device in fleet.devices}
         named = {row.get("deviceSn") for row in pending.data or []}
-        named |= {row.get("deviceSn") for row in window.data or [] if str(row.get("alarmTime")).startswith(day.isoformat())}
-        named |= devices_flagged_with_alarms(lake.lake, day) | devices_with_open_alarms(lake.lake, day - timedelta(days=1))
+        named |= {
+            row.get("deviceSn") for row in window.data or [] if str(row.get("alarmTime")).startswith(day.isoformat())
+        }
+        named |= devices_flagged_with_alarms(lake.lake, day) | devices_with_open_alarms(
+            lake.lake, day - timedelta(days=1)
+        )
         devices = [known[sn] for sn in sorted(sn for sn in named if sn in known)]
 
         def fetch(device) -> list[SajResponse]:

@@ -135,7 +135,12 @@ class ApiTransientError(ApiError):
         self.attempts = attempts
         self.last_cause = redact_text(last_cause)
         super().__init__(
-            vendor, endpoint, params, code, msg, response=response,
+            vendor,
+            endpoint,
+            params,
+            code,
+            msg,
+            response=response,
             hint=f"gave up after {attempts} attempts; last cause: {self.last_cause}. "
             f"The {vendor} service or the network is failing: retry the run later.",
         )
@@ -144,8 +149,10 @@ class ApiTransientError(ApiError):
         return f"{self.vendor} API {self.endpoint} {self.params}: {self.hint}"
 
     def __reduce__(self):
-        return (type(self), (self.vendor, self.endpoint, self.params, self.attempts, self.last_cause, None,
-                             self.code, self.msg))
+        return (
+            type(self),
+            (self.vendor, self.endpoint, self.params, self.attempts, self.last_cause, None, self.code, self.msg),
+        )
 
 
 def generic_hint(vendor: str, http_status: int | None) -> str:

@@ -63,8 +63,11 @@ class DayLanding:
         """A response, a list of responses, or the exception a call ended with (its last response, if any,
         is landed too: an error body is evidence)."""
         if isinstance(outcome, BaseException):
-            who = " ".join(part for part in (f"plant {plant_id}" if plant_id else "",
-                                            f"device {device_sn}" if device_sn else "") if part)
+            who = " ".join(
+                part
+                for part in (f"plant {plant_id}" if plant_id else "", f"device {device_sn}" if device_sn else "")
+                if part
+            )
             self.failures.append(f"{self.day} {who or 'fleet'}: {outcome}")
             response = getattr(outcome, "response", None)
             if response is not None:
@@ -101,8 +104,9 @@ def skipped(message: str, asset_key: dg.AssetKey | None = None) -> dg.Materializ
     return dg.MaterializeResult(
         asset_key=asset_key,
         metadata={"skipped": message, "dagster/row_count": 0},
-        check_results=[dg.AssetCheckResult(asset_key=asset_key, check_name=NOTHING_REFUSED, passed=True,
-                                           description=message)],
+        check_results=[
+            dg.AssetCheckResult(asset_key=asset_key, check_name=NOTHING_REFUSED, passed=True, description=message)
+        ],
     )
 
 
@@ -130,7 +134,9 @@ def landed_earlier_in_lineage(lake: Lake, day_dir, lin: dict[str, str]) -> bool:
     if meta.get("fleet.complete") != "1" or meta.get("fleet.run_id") == lin["fleet.run_id"]:
         return False
     same_run = meta.get("fleet.root_run_id") == lin["fleet.root_run_id"]
-    same_backfill = bool(lin["fleet.root_backfill_id"]) and meta.get("fleet.root_backfill_id") == lin["fleet.root_backfill_id"]
+    same_backfill = (
+        bool(lin["fleet.root_backfill_id"]) and meta.get("fleet.root_backfill_id") == lin["fleet.root_backfill_id"]
+    )
     return same_run or same_backfill
 
 
@@ -165,8 +171,9 @@ def land(
         landing = fetch_day(day)
         table = raw_table(landing.day, landing.rows)
         receipt = {**lin, "fleet.complete": "0" if landing.failures else "1"}
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                               **{k.encode(): v.encode() for k, v in receipt.items()}})
+        table = table.replace_schema_metadata(
+            {**(table.schema.metadata or {}), **{k.encode(): v.encode() for k, v in receipt.items()}}
+        )
         lake.add_part(day_dir, table, supersedes=not landing.failures)
         failures += landing.failures
         refused += landing.refused
@@ -197,10 +204,14 @@ def land(
     }
     if failures:
         listing = "\n".join(failures[:200]) + ("\n..." if len(failures) > 200 else "")
-        context.log.error(f"{vendor}/{asset}: {len(failures)} call(s) failed after retries; landed the rest.\n{listing}")
+        context.log.error(
+            f"{vendor}/{asset}: {len(failures)} call(s) failed after retries; landed the rest.\n{listing}"
+        )
         # The description is what the run page and the CLI show: name the first problems there, since some
         # (a refused identifier, an unknown time zone) need a fix, not just another run.
-        first = "; ".join(failures[:3]) + (f"; and {len(failures) - 3} more (see 'failed')" if len(failures) > 3 else "")
+        first = "; ".join(failures[:3]) + (
+            f"; and {len(failures) - 3} more (see 'failed')" if len(failures) > 3 else ""
+        )
         raise dg.Failure(
             description=f"{vendor}/{asset}: {len(failures)} plant/device call(s) failed after retries or were refused: "
             f"{first}. What succeeded is landed (beside the day's earlier answers, which stay); fix what is named, "
@@ -208,15 +219,19 @@ def land(
             metadata={**metadata, "failed": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures[:200]))},
         )
     if refused:
-        context.log.error(f"{vendor}/{asset}: refused {len(refused)} plant(s)/device(s); the rest is landed.\n"
-                          + "\n".join(refused[:200]))
+        context.log.error(
+            f"{vendor}/{asset}: refused {len(refused)} plant(s)/device(s); the rest is landed.\n"
+            + "\n".join(refused[:200])
+        )
     context.log.info(f"{vendor}/{asset}: landed {rows} responses for {len(days) - len(skipped)} day(s)")
     check = dg.AssetCheckResult(
         asset_key=asset_key,
         check_name=NOTHING_REFUSED,
         passed=not refused,
         severity=dg.AssetCheckSeverity.ERROR,
-        description=("Refused (fix at the source, then re-materialise): " + "; ".join(refused[:5])) if refused else None,
+        description=("Refused (fix at the source, then re-materialise): " + "; ".join(refused[:5]))
+        if refused
+        else None,
         metadata={"refused": dg.MetadataValue.md("\n".join(f"- {r}" for r in refused[:200]) or "none")},
     )
     return dg.MaterializeResult(asset_key=asset_key, metadata=metadata, check_results=[check])

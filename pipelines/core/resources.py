@@ -37,11 +37,14 @@ class VendorsResource(dg.ConfigurableResource):
 
     def missing_all_message(self) -> str:
         wanted = "; ".join(f"{name}: {' and '.join(names)}" for name, names in sorted(self.variables.items()))
-        return ("No vendor is configured, so there is nothing to land. Set the credentials of at least one "
-                f"vendor in the environment ({wanted}); see README, 'Configuration'.")
+        return (
+            "No vendor is configured, so there is nothing to land. Set the credentials of at least one "
+            f"vendor in the environment ({wanted}); see README, 'Configuration'."
+        )
 
 
 def warehouse_resource(data_dir: str | Path, memory_limit: str) -> DuckDBResource:
     # A bounded memory_limit makes DuckDB spill to disk instead of taking most of the machine on a rebuild.
-    return DuckDBResource(database=str(Path(data_dir).resolve() / "warehouse.duckdb"),
-                          connection_config={"memory_limit": memory_limit})
+    return DuckDBResource(
+        database=str(Path(data_dir).resolve() / "warehouse.duckdb"), connection_config={"memory_limit": memory_limit}
+    )

@@ -81,8 +81,9 @@ class ApiResponse:
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(endpoint={self.endpoint!r}, params={self.params!r}, http_status={self.http_status}, "
-            f"code={self.code!r}, msg={self.msg!r}, ok={self.ok}, attempts={self.attempts}, "
+            f"{type(self).__name__}(endpoint={self.endpoint!r}, params={self.params!r}, "
+            f"http_status={self.http_status}, code={self.code!r}, msg={self.msg!r}, ok={self.ok}, "
+            f"attempts={self.attempts}, "
             f"latency_s={self.latency_s:.3f}, body={len(self.body_text)} chars)"
         )
 
@@ -243,8 +244,14 @@ class ApiClient:
         log.info(
             "%s client totals: %d calls, %d attempts, %d retries, %d rate rejections, %d token refreshes, "
             "%d failures; per endpoint %s",
-            self.vendor, st["calls"], st["attempts"], st["retries"], st["rate_rejections"], st["token_refreshes"],
-            st["failures"], st["calls_per_endpoint"],
+            self.vendor,
+            st["calls"],
+            st["attempts"],
+            st["retries"],
+            st["rate_rejections"],
+            st["token_refreshes"],
+            st["failures"],
+            st["calls_per_endpoint"],
         )
 
     def _backoff(self, attempt: int, retry_after: float | None = None) -> float:
@@ -264,30 +271,63 @@ class ApiClient:
         delay = random.uniform(0.5, 1.0) * base + random.uniform(0, 0.25)
         return max(delay, min(retry_after, self.MAX_RETRY_AFTER_S)) if retry_after is not None else delay
 
-    def _send(self, method: str, endpoint: str, url: str, query: Mapping[str, Any] | None, body: Any,
-              form: Mapping[str, Any] | None, headers: Mapping[str, str], stored: dict[str, Any],
-              attempt: int) -> tuple[ApiResponse, float | None]:
+    def _send(
+        self,
+        method: str,
+        endpoint: str,
+        url: str,
+        query: Mapping[str, Any] | None,
+        body: Any,
+        form: Mapping[str, Any] | None,
+        headers: Mapping[str, str],
+        stored: dict[str, Any],
+        attempt: int,
+    ) -> tuple[ApiResponse, float | None]:
         """One HTTP attempt -> ApiResponse and the Retry-After it announced, or _Retry on network failures."""
         t0 = time.monotonic()
         try:
-            r = self._session().request(method, url, params=dict(query) if query else None, json=body,
-                                        data=dict(form) if form else None, headers=dict(headers),
-                                        timeout=self.timeout_s)
+            r = self._session().request(
+                method,
+                url,
+                params=dict(query) if query else None,
+                json=body,
+                data=dict(form) if form else None,
+                headers=dict(headers),
+                timeout=self.timeout_s,
+            )
             content = r.content  # read the whole body inside the try: a cut connection raises here
         except requests.exceptions.SSLError:  # not transient; verification stays on
-            raise ApiError(self.vendor, endpoint, stored, None, "TLS error",
-                           hint="the server's TLS certificate could not be verified: fix the CA bundle "
-                           "(REQUESTS_CA_BUNDLE) or the base URL; verification is not turned off.") from None
-        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError) as exc:
+            raise ApiError(
+                self.vendor,
+                endpoint,
+                stored,
+                None,
+                "TLS error",
+                hint="the server's TLS certificate could not be verified: fix the CA bundle "
+                "(REQUESTS_CA_BUNDLE) or the base URL; verification is not turned off.",
+            ) from None
+        except (
+            requests.ConnectionError,
+            requests.Timeout,
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+        ) as exc:
             raise _Retry(f"{type(exc).__name__}: {redact_text(exc)}") from None
         latency = time.monotonic() - t0
         body_text = content.decode("utf-8", errors="replace")
         payload = parse_body(body_text)
         code, msg = self.envelope(payload)
         response = self.response_class(
-            endpoint=endpoint, params=stored, http_status=r.status_code, code=code, msg=msg, body_text=body_text,
-            payload=payload, fetched_at=datetime.now(timezone.utc), attempts=attempt, latency_s=latency,
+            endpoint=endpoint,
+            params=stored,
+            http_status=r.status_code,
+            code=code,
+            msg=msg,
+            body_text=body_text,
+            payload=payload,
+            fetched_at=datetime.now(timezone.utc),
+            attempts=attempt,
+            latency_s=latency,
         )
         return response, _retry_after(r)
 
@@ -302,10 +342,19 @@ class ApiClient:
         return self.classify(response)
 
     # --- calls --------------------------------------------------------------------------------
-    def request(self, endpoint: str, params: Mapping[str, Any] | None = None, *, method: str = "GET",
-                path: str | None = None, body: Mapping[str, Any] | None = None, form: Mapping[str, Any] | None = None,
-                headers: Mapping[str, str] | None = None, auth: bool = True,
-                accept_codes: Iterable[int] = ()) -> ApiResponse:
+    def request(
+        self,
+        endpoint: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        method: str = "GET",
+        path: str | None = None,
+        body: Mapping[str, Any] | None = None,
+        form: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: bool = True,
+        accept_codes: Iterable[int] = (),
+    ) -> ApiResponse:
         """Send `method` to `url(path or endpoint)` with query `params`, a JSON `body` or a `form`; the
         response of a successful answer (or of an answer whose code is in `accept_codes`). Raises an
         `ApiError` subclass otherwise."""
@@ -335,8 +384,9 @@ class ApiClient:
             self._count("attempts")
             retry_after = None
             try:
-                response, retry_after = self._send(method, endpoint, url, query, body, form, sent_headers, stored,
-                                                   attempt)
+                response, retry_after = self._send(
+                    method, endpoint, url, query, body, form, sent_headers, stored, attempt
+                )
             except ApiError:
                 self._count("failures")
                 raise
@@ -348,8 +398,17 @@ class ApiClient:
                 with self._stats_lock:
                     code = response.code if response.code is not None else f"http{response.http_status}"
                     self._codes[endpoint][str(code)] += 1
-                log.debug("%s %s %s attempt %d: HTTP %d code %s (%s) in %.3f s", self.vendor, endpoint, stored,
-                          attempt, response.http_status, response.code, redact_text(response.msg), response.latency_s)
+                log.debug(
+                    "%s %s %s attempt %d: HTTP %d code %s (%s) in %.3f s",
+                    self.vendor,
+                    endpoint,
+                    stored,
+                    attempt,
+                    response.http_status,
+                    response.code,
+                    redact_text(response.msg),
+                    response.latency_s,
+                )
                 kind = self._kind(response)
                 if kind == OK:
                     return dataclasses.replace(response, ok=True)
@@ -365,10 +424,17 @@ class ApiClient:
                     self._count("rate_rejections")
                     if rate_rejections > self.max_rate_retries:
                         self._count("failures")
-                        raise ApiTransientError(self.vendor, endpoint, stored, attempt,
-                                                f"rate limited {rate_rejections} times (code {response.code} "
-                                                f"{response.msg}, HTTP {response.http_status})",
-                                                response=response, code=response.code, msg=response.msg)
+                        raise ApiTransientError(
+                            self.vendor,
+                            endpoint,
+                            stored,
+                            attempt,
+                            f"rate limited {rate_rejections} times (code {response.code} "
+                            f"{response.msg}, HTTP {response.http_status})",
+                            response=response,
+                            code=response.code,
+                            msg=response.msg,
+                        )
                     delay = self._rate_backoff(rate_rejections, retry_after)
                     self.limiter.on_rejected(self.limit_key(endpoint))
                     self.limiter.pause(self.limit_key(endpoint), delay * 0.5)
@@ -411,13 +477,23 @@ class ApiClient:
             if transient >= self.max_attempts:
                 self._count("failures")
                 log.warning("%s %s %s failed after %d attempts: %s", self.vendor, endpoint, stored, attempt, cause)
-                raise ApiTransientError(self.vendor, endpoint, stored, attempt, cause, response=last,
-                                        code=last.code if last else None, msg=last.msg if last else None)
+                raise ApiTransientError(
+                    self.vendor,
+                    endpoint,
+                    stored,
+                    attempt,
+                    cause,
+                    response=last,
+                    code=last.code if last else None,
+                    msg=last.msg if last else None,
+                )
             self._count("retries")
             time.sleep(self._backoff(transient, retry_after))
 
     # --- fan-out ------------------------------------------------------------------------------
-    def fan_out(self, fn: Callable[[T], R], items: Iterable[T], max_workers: int | None = None) -> list[tuple[T, R | BaseException]]:
+    def fan_out(
+        self, fn: Callable[[T], R], items: Iterable[T], max_workers: int | None = None
+    ) -> list[tuple[T, R | BaseException]]:
         """fn(item) for every item on a bounded thread pool; [(item, result or the exception)] in input
         order. No item is dropped: a failure comes back as its exception."""
         items = list(items)
@@ -438,9 +514,16 @@ class ApiClient:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=self.vendor.lower()) as pool:
                 results = list(pool.map(safe, items))
         failed = [r for r in results if isinstance(r, BaseException)]
-        log.log(logging.WARNING if failed else logging.INFO,
-                "%s fan-out: %d items on %d threads in %.1f s, %d failed%s", self.vendor, len(items), workers,
-                time.monotonic() - t0, len(failed), f" (first: {failed[0]})" if failed else "")
+        log.log(
+            logging.WARNING if failed else logging.INFO,
+            "%s fan-out: %d items on %d threads in %.1f s, %d failed%s",
+            self.vendor,
+            len(items),
+            workers,
+            time.monotonic() - t0,
+            len(failed),
+            f" (first: {failed[0]})" if failed else "",
+        )
         return list(zip(items, results))
 
 

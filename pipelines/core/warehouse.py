@@ -96,7 +96,10 @@ def drop_input(conn: duckdb.DuckDBPyConnection, name: str) -> None:
 
 
 def load_table(
-    conn: duckdb.DuckDBPyConnection, name: str, paths: Sequence[Path | str], empty: pa.Schema | pa.Table,
+    conn: duckdb.DuckDBPyConnection,
+    name: str,
+    paths: Sequence[Path | str],
+    empty: pa.Schema | pa.Table,
     lazy: bool = False,
 ) -> int | None:
     """(Re)create the temporary table `name` from Parquet files; from `empty` (a schema) if there is none.
@@ -139,7 +142,9 @@ def arrow_schema_metadata(table: pa.Table | pa.Schema) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(name=f.name, type=str(f.type)) for f in schema])
 
 
-def count_rows(conn: duckdb.DuckDBPyConnection, table: str, where: str = "", params: Mapping[str, object] | None = None) -> int:
+def count_rows(
+    conn: duckdb.DuckDBPyConnection, table: str, where: str = "", params: Mapping[str, object] | None = None
+) -> int:
     if not _TABLE.fullmatch(table):
         raise ValueError(f"not a table name: {table!r}")
     sql = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")

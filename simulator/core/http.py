@@ -50,8 +50,15 @@ class StandInServer:
     #: the statuses the 5xx fault draws from (a vendor may narrow them to those its service is seen to give)
     http_5xx_statuses = (500, 502, 503, 504)
 
-    def __init__(self, fleet: Fleet, port: int = 0, limits: bool = True, qps_scale: float = 1.0,
-                 faults: Faults | None = None, host: str = "127.0.0.1"):
+    def __init__(
+        self,
+        fleet: Fleet,
+        port: int = 0,
+        limits: bool = True,
+        qps_scale: float = 1.0,
+        faults: Faults | None = None,
+        host: str = "127.0.0.1",
+    ):
         self.fleet = fleet
         self.port = port
         self.host = host
@@ -72,8 +79,9 @@ class StandInServer:
         self._httpd = ThreadingHTTPServer((self.host, self.port), handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=type(self).__name__, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=type(self).__name__, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -185,8 +193,10 @@ class StandInServer:
             status = f.choice(self.http_5xx_statuses)
             with self._lock:
                 self._http_errors[endpoint] += 1
-            page = (f"<html><body><h1>{status} Server Error</h1><p>The upstream server is temporarily "
-                    f"unavailable.</p></body></html>").encode()
+            page = (
+                f"<html><body><h1>{status} Server Error</h1><p>The upstream server is temporarily "
+                f"unavailable.</p></body></html>"
+            ).encode()
             return Answer(status, page, ctype="text/html")
         answer = self.handle_api(method, path, params, headers, body)
         with self._lock:
@@ -198,8 +208,15 @@ class StandInServer:
             return Answer(200, answer.body[:cut], answer.code, answer.ctype, answer.headers)
         if answer.ctype.startswith("application/json"):
             with self._lock:
-                self._served.append({"endpoint": endpoint, "params": dict(params), "body": answer.body,
-                                     "code": answer.code, "http_status": answer.status})
+                self._served.append(
+                    {
+                        "endpoint": endpoint,
+                        "params": dict(params),
+                        "body": answer.body,
+                        "code": answer.code,
+                        "http_status": answer.status,
+                    }
+                )
         return answer
 
     # ------------------------------------------------------------------ admin
@@ -232,11 +249,21 @@ class StandInServer:
                     df = fl.plant_day(params.get("plantId", ""), day)
                 return 200, dumps(frame_records(df))
             if method == "GET" and path == "/admin/truth/alarms":
-                return 200, dumps([{
-                    "alarm_id": a.alarm_id, "device_sn": a.device_sn, "plant_id": a.plant_id,
-                    "alarm_code": a.alarm_code, "alarm_name": a.alarm_name, "alarm_level": a.alarm_level,
-                    "started_at": a.started_at.isoformat(), "ended_at": a.ended_at.isoformat() if a.ended_at else None,
-                } for a in fl.alarms()])
+                return 200, dumps(
+                    [
+                        {
+                            "alarm_id": a.alarm_id,
+                            "device_sn": a.device_sn,
+                            "plant_id": a.plant_id,
+                            "alarm_code": a.alarm_code,
+                            "alarm_name": a.alarm_name,
+                            "alarm_level": a.alarm_level,
+                            "started_at": a.started_at.isoformat(),
+                            "ended_at": a.ended_at.isoformat() if a.ended_at else None,
+                        }
+                        for a in fl.alarms()
+                    ]
+                )
             if method == "GET" and path == "/admin/clock":
                 return 200, dumps({"now": fl.now.isoformat(), "frozen": fl.frozen})
             if method == "POST" and path == "/admin/clock":
@@ -328,7 +355,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(out if isinstance(out, Answer) else Answer(*out))
             prefix = self.sim.api_prefix
             if u.path.startswith(prefix):
-                return self._send(self.sim.serve(method, u.path[len(prefix):], params, self.headers, body))
+                return self._send(self.sim.serve(method, u.path[len(prefix) :], params, self.headers, body))
             self._send(Answer(404, dumps({"code": 404, "msg": "Not Found", "data": None})))
         except (BrokenPipeError, ConnectionResetError):
             pass

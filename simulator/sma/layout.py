@@ -58,7 +58,7 @@ class SmaDevice:
     product_id: int
     serial: str
     sn: str | None  # the fleet device whose truth it serves (meters and gateways: None)
-    plant: "SmaPlant" = field(repr=False)
+    plant: SmaPlant = field(repr=False)
     phases: int = 1
     generator_power: float | None = None  # W (PV-producing inverters only)
     generator_power_dc: float | None = None
@@ -143,11 +143,21 @@ class SmaLayout:
                     break
                 k += 1
             classic = p.index % CLASSIC_MOD == CLASSIC_REM
-            pid = str(uuid.UUID(int=_h(seed, "sma-guid", p.plant_id) << 64 | _h(seed, "sma-guid2", p.plant_id),
-                                version=4)) if classic else str(base)
-            sp = SmaPlant(plant_id=pid, plant=p, classic=classic, owner=emails[p.index % 2],
-                          processing_phase_s=900 * int(_h(seed, "sma-proc", p.plant_id) % 8),
-                          installation_set=p.index % 8 != 5)
+            pid = (
+                str(
+                    uuid.UUID(int=_h(seed, "sma-guid", p.plant_id) << 64 | _h(seed, "sma-guid2", p.plant_id), version=4)
+                )
+                if classic
+                else str(base)
+            )
+            sp = SmaPlant(
+                plant_id=pid,
+                plant=p,
+                classic=classic,
+                owner=emails[p.index % 2],
+                processing_phase_s=900 * int(_h(seed, "sma-proc", p.plant_id) % 8),
+                installation_set=p.index % 8 != 5,
+            )
             self._add_devices(sp, base)
             self.plants.append(sp)
             self._plants[pid] = sp
@@ -168,10 +178,21 @@ class SmaLayout:
             kwv = f"{(rated or 0) / 1000:.1f}"
             product = fam.format(w=int(round((rated or 0) / 1000.0)) * 1000, kw=kwv)
             serial = self._serial(p.plant_id, n)
-            dev = SmaDevice(device_id=str(base + n), kind=kind, name=name if not sp.classic else f"SN: {serial}",
-                            type=typ, product=product, product_id=pid, serial=serial, sn=sn, plant=sp, phases=phases,
-                            generator_power=float(rated) if dc is not None else None,
-                            generator_power_dc=float(round(dc)) if dc is not None else None, **kw)
+            dev = SmaDevice(
+                device_id=str(base + n),
+                kind=kind,
+                name=name if not sp.classic else f"SN: {serial}",
+                type=typ,
+                product=product,
+                product_id=pid,
+                serial=serial,
+                sn=sn,
+                plant=sp,
+                phases=phases,
+                generator_power=float(rated) if dc is not None else None,
+                generator_power_dc=float(round(dc)) if dc is not None else None,
+                **kw,
+            )
             sp.devices.append(dev)
             self._devices[dev.device_id] = dev
             return dev
@@ -183,8 +204,7 @@ class SmaLayout:
             if p.index == 0 and d is pvs[-1] and self.swap_day is not None:
                 add("pv", spec, d.sn, f"Inverter {i}", d.rated_w, dc, deactivated_on=self.swap_day)
                 spike = int(d.rated_w * (150 + 250 * (_h(self.fleet.seed, "sma-spike") % 1000) / 1000.0))
-                add("pv", spec, d.sn, f"Inverter {i} (new)", d.rated_w, dc, active_from=self.swap_day,
-                    spike_wh=spike)
+                add("pv", spec, d.sn, f"Inverter {i} (new)", d.rated_w, dc, active_from=self.swap_day, spike_wh=spike)
             else:
                 add("pv", spec, d.sn, f"Inverter {i}", d.rated_w, dc)
         for d in p.devices:
@@ -211,17 +231,31 @@ class SmaLayout:
             "client_secret": self.client_secret,
             "owners": self.owners,
             "swap_day": self.swap_day.isoformat() if self.swap_day else None,
-            "plants": [{
-                "plantId": sp.plant_id, "fleet_plant_id": sp.plant.plant_id, "owner": sp.owner,
-                "classic": sp.classic, "resolution": sp.resolution, "timezone": sp.timezone,
-                "has_meter": sp.has_meter, "has_battery": sp.has_battery,
-                "installation_set": sp.installation_set,
-                "devices": [{
-                    "deviceId": d.device_id, "kind": d.kind, "fleet_sn": d.sn, "product": d.product,
-                    "sets": list(d.sets),
-                    "active_from": d.active_from.isoformat() if d.active_from else None,
-                    "deactivated_on": d.deactivated_on.isoformat() if d.deactivated_on else None,
-                    "spike_wh": d.spike_wh,
-                } for d in sp.devices],
-            } for sp in self.plants],
+            "plants": [
+                {
+                    "plantId": sp.plant_id,
+                    "fleet_plant_id": sp.plant.plant_id,
+                    "owner": sp.owner,
+                    "classic": sp.classic,
+                    "resolution": sp.resolution,
+                    "timezone": sp.timezone,
+                    "has_meter": sp.has_meter,
+                    "has_battery": sp.has_battery,
+                    "installation_set": sp.installation_set,
+                    "devices": [
+                        {
+                            "deviceId": d.device_id,
+                            "kind": d.kind,
+                            "fleet_sn": d.sn,
+                            "product": d.product,
+                            "sets": list(d.sets),
+                            "active_from": d.active_from.isoformat() if d.active_from else None,
+                            "deactivated_on": d.deactivated_on.isoformat() if d.deactivated_on else None,
+                            "spike_wh": d.spike_wh,
+                        }
+                        for d in sp.devices
+                    ],
+                }
+                for sp in self.plants
+            ],
         }

@@ -89,13 +89,14 @@ class SeriesMaker:
         return now_ts - ((now_ts - sp.processing_phase_s) % self.processing_s)
 
     # ------------------------------------------------------------------ rows
-    def rows(self, sp: SmaPlant, day: date, values: dict, mask: np.ndarray, dd: dict, basis: str,
-             first_row: int = 0) -> Rows:
+    def rows(
+        self, sp: SmaPlant, day: date, values: dict, mask: np.ndarray, dd: dict, basis: str, first_row: int = 0
+    ) -> Rows:
         k = sp.slots_per_row
         n = dd["n"]
         m = n // k
         ok = mask[: m * k].reshape(m, k).all(axis=1)
-        row_end_ts = dd["utc"][k - 1::k][:m] + STEP_S
+        row_end_ts = dd["utc"][k - 1 :: k][:m] + STEP_S
         ok &= row_end_ts <= self.processed_until(sp, self.fleet.now.timestamp())
         ok[:first_row] = False
         idx = np.nonzero(ok)[0]
@@ -112,7 +113,7 @@ class SeriesMaker:
             hit = self._stamps.get(key)
             if hit is not None:
                 return hit
-        ends = pd.to_datetime(dd["utc"][k - 1::k] + STEP_S, unit="s", utc=True)
+        ends = pd.to_datetime(dd["utc"][k - 1 :: k] + STEP_S, unit="s", utc=True)
         if basis == "local":
             ends = ends.tz_convert(self.fleet.zone(sp.plant))
         out = ends.strftime("%Y-%m-%dT%H:%M:%S").tolist()
@@ -141,7 +142,13 @@ def derived_plant_values(v: dict) -> dict:
     """The EnergyBalance quantities per slot from the plant truth (W)."""
     pv, load, imp, exp, chg, dis = (v[k] for k in ("pv", "load", "imp", "exp", "chg", "dis"))
     return {
-        "pv": pv, "load": load, "imp": imp, "exp": exp, "chg": chg, "dis": dis, "soc": v["soc"],
+        "pv": pv,
+        "load": load,
+        "imp": imp,
+        "exp": exp,
+        "chg": chg,
+        "dis": dis,
+        "soc": v["soc"],
         "direct": np.maximum(pv - exp - chg, 0),  # PV used by the loads as it was produced
         "selfcons": np.maximum(pv - exp, 0),  # PV kept on site (loads and battery)
         "selfsupply": np.maximum(load - imp, 0),  # load covered on site (PV and battery)
@@ -189,8 +196,9 @@ def _zip_rows(rows: Rows, cols: dict) -> list[dict]:
     return [dict(zip(["time", *names], vals)) for vals in zip(rows.stamps, *lists)]
 
 
-def device_set_rows(set_type: str, rows: Rows, dev: SmaDevice, energy: bool, noise: dict,
-                    spike_wh: int | None = None) -> list[dict]:
+def device_set_rows(
+    set_type: str, rows: Rows, dev: SmaDevice, energy: bool, noise: dict, spike_wh: int | None = None
+) -> list[dict]:
     """Rows of one device set. noise: per-slot arrays (volts, frequency, isolation, quirk draws)."""
     if set_type == "EnergyAndPowerPv":
         vals = energy_or_power(rows, "pv", energy)
@@ -198,12 +206,22 @@ def device_set_rows(set_type: str, rows: Rows, dev: SmaDevice, energy: bool, noi
             vals[0] += float(spike_wh)
         return _zip_rows(rows, {"pvGeneration": vals})
     if set_type == "EnergyAndPowerBattery":
-        return _zip_rows(rows, {"batteryCharging": energy_or_power(rows, "chg", energy),
-                                "batteryDischarging": energy_or_power(rows, "dis", energy),
-                                "batteryStateOfCharge": [float(x) for x in rows.at_end("soc")]})
+        return _zip_rows(
+            rows,
+            {
+                "batteryCharging": energy_or_power(rows, "chg", energy),
+                "batteryDischarging": energy_or_power(rows, "dis", energy),
+                "batteryStateOfCharge": [float(x) for x in rows.at_end("soc")],
+            },
+        )
     if set_type == "EnergyAndPowerInOut":
-        return _zip_rows(rows, {"gridFeedIn": energy_or_power(rows, "exp", energy),
-                                "gridConsumption": energy_or_power(rows, "imp", energy)})
+        return _zip_rows(
+            rows,
+            {
+                "gridFeedIn": energy_or_power(rows, "exp", energy),
+                "gridConsumption": energy_or_power(rows, "imp", energy),
+            },
+        )
     if set_type == "EnergyAndPowerConsumption":
         return _zip_rows(rows, {"consumption": energy_or_power(rows, "load", energy)})
     if set_type == "PowerAc":
@@ -250,11 +268,13 @@ def _power_dc(rows: Rows, noise: dict) -> list[dict]:
             continue
         shares = (("A", 0.55), ("B", 0.45))
         vv = float(v) if w > 0 else 0.0
-        r = {"time": t,
-             "dcPowerInput": [{"index": i, "value": round(w * s, 3)} for i, s in shares],
-             "dcVoltageInput": [{"index": i, "value": round(vv, 3)} for i, _ in shares],
-             "dcCurrentInput": [{"index": i, "value": round(w * s / vv, 3) if vv else 0.0} for i, s in shares],
-             "isolationResistance": float(ri) if w > 0 else ISOLATION_CEILING}
+        r = {
+            "time": t,
+            "dcPowerInput": [{"index": i, "value": round(w * s, 3)} for i, s in shares],
+            "dcVoltageInput": [{"index": i, "value": round(vv, 3)} for i, _ in shares],
+            "dcCurrentInput": [{"index": i, "value": round(w * s / vv, 3) if vv else 0.0} for i, s in shares],
+            "isolationResistance": float(ri) if w > 0 else ISOLATION_CEILING,
+        }
         out.append(r)
     return out
 

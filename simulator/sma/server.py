@@ -32,8 +32,12 @@ from .series import SeriesMaker, derived_plant_values, device_noise, device_set_
 SCOPE = "monitoringApi:read profile email"
 PERIODS = ("Day", "Recent")  # served; Week/Month/Year/Total answer 400 (see docs/simulator.md)
 ALL_PERIODS = ("Recent", "Day", "Week", "Month", "Year", "Total")
-DECISIONS = {"accept": ("Pending", "Accepted"), "decline": ("Pending", "Rejected"),
-             "expire": ("Pending", "Expired"), "revoke": ("Accepted", "Revoked")}
+DECISIONS = {
+    "accept": ("Pending", "Accepted"),
+    "decline": ("Pending", "Rejected"),
+    "expire": ("Pending", "Expired"),
+    "revoke": ("Accepted", "Revoked"),
+}
 LOG_CATEGORY = {1: "Warning", 2: "Error", 3: "Error"}
 MESSAGE_TAG_BASE = 9_000_000  # messageTagId = base + the fleet's alarm code
 
@@ -62,10 +66,22 @@ class SmaServer(StandInServer):
     api_prefix = "/"
     server_name = "SmaSimulator/1.0"
 
-    def __init__(self, fleet: Fleet, port: int = 0, limits: bool = True, qps_scale: float = 1.0,
-                 faults: Faults | None = None, host: str = "127.0.0.1", token_ttl_s: float = 300.0,
-                 bucket_size: int = 1000, refill_s: float = 300.0, time_basis: str = "local",
-                 processing_s: float = 7200.0, consented: bool = False, swap_day="default"):
+    def __init__(
+        self,
+        fleet: Fleet,
+        port: int = 0,
+        limits: bool = True,
+        qps_scale: float = 1.0,
+        faults: Faults | None = None,
+        host: str = "127.0.0.1",
+        token_ttl_s: float = 300.0,
+        bucket_size: int = 1000,
+        refill_s: float = 300.0,
+        time_basis: str = "local",
+        processing_s: float = 7200.0,
+        consented: bool = False,
+        swap_day="default",
+    ):
         self.layout = SmaLayout(fleet, swap_day=swap_day)
         self.series = SeriesMaker(fleet, processing_s=processing_s)
         self.token_ttl_s = float(token_ttl_s)
@@ -144,11 +160,14 @@ class SmaServer(StandInServer):
             except Exception:
                 cid = secret = None
         if not form.get("grant_type"):
-            raise HttpError(400, {"error": "invalid_request", "error_description": "Missing form parameter: grant_type"})
+            raise HttpError(
+                400, {"error": "invalid_request", "error_description": "Missing form parameter: grant_type"}
+            )
         lay = self.layout
         if cid != lay.client_id or not secret or not hmac.compare_digest(secret, lay.client_secret):
-            raise HttpError(401, {"error": "invalid_client",
-                                  "error_description": "Invalid client or Invalid client credentials"})
+            raise HttpError(
+                401, {"error": "invalid_client", "error_description": "Invalid client or Invalid client credentials"}
+            )
         if form["grant_type"] != "client_credentials":
             raise HttpError(400, {"error": "unsupported_grant_type", "error_description": "Unsupported grant_type"})
         now = time.time()
@@ -157,15 +176,35 @@ class SmaServer(StandInServer):
             jti = self._jti
         ttl = int(self.token_ttl_s)
         head = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-        claims = _b64(json.dumps({"exp": int(now) + ttl, "iat": int(now), "jti": f"sim-{jti}",
-                                  "azp": cid, "typ": "Bearer", "scope": SCOPE}).encode())
+        claims = _b64(
+            json.dumps(
+                {
+                    "exp": int(now) + ttl,
+                    "iat": int(now),
+                    "jti": f"sim-{jti}",
+                    "azp": cid,
+                    "typ": "Bearer",
+                    "scope": SCOPE,
+                }
+            ).encode()
+        )
         sig = _b64(hmac.new(self._key, f"{head}.{claims}".encode(), hashlib.sha256).digest())
         token = f"{head}.{claims}.{sig}"
         with self._lock:
             self._tokens[token] = (cid, time.monotonic())
         self.count_token()
-        return 200, {"access_token": token, "expires_in": ttl, "refresh_expires_in": 0, "token_type": "Bearer",
-                     "not-before-policy": 0, "scope": SCOPE}, {"Cache-Control": "no-store", "Pragma": "no-cache"}
+        return (
+            200,
+            {
+                "access_token": token,
+                "expires_in": ttl,
+                "refresh_expires_in": 0,
+                "token_type": "Bearer",
+                "not-before-policy": 0,
+                "scope": SCOPE,
+            },
+            {"Cache-Control": "no-store", "Pragma": "no-cache"},
+        )
 
     def _client(self, headers) -> str:
         """The client id behind a live bearer token, else 401."""
@@ -180,8 +219,9 @@ class SmaServer(StandInServer):
                 return hit[0]
             if hit is not None:
                 del self._tokens[token]
-        raise HttpError(401, {"title": "Unauthorized", "status": 401},
-                        {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        raise HttpError(
+            401, {"title": "Unauthorized", "status": 401}, {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        )
 
     def expire_tokens(self) -> int:
         """End every live token now (a test's 'token expires mid-run')."""
@@ -197,11 +237,19 @@ class SmaServer(StandInServer):
             try:
                 hint = str(json.loads(body or b"{}")["loginHint"]).strip()
             except Exception:
-                raise _problem(400, "Bad Request", "the body must be JSON with a loginHint (the owner's e-mail)")
+                raise _problem(
+                    400, "Bad Request", "the body must be JSON with a loginHint (the owner's e-mail)"
+                ) from None
             owner = self._owner(hint)
             if owner is None:
-                raise HttpError(400, {"loginHint": hint, "state": None, "message":
-                                      f"No permission request was sent: the user '{hint}' is not a plant owner."})
+                raise HttpError(
+                    400,
+                    {
+                        "loginHint": hint,
+                        "state": None,
+                        "message": f"No permission request was sent: the user '{hint}' is not a plant owner.",
+                    },
+                )
             with self._lock:
                 state = self.consent.get(owner)
                 if state != "Accepted":
@@ -280,8 +328,11 @@ class SmaServer(StandInServer):
         if parts[:1] == ["devices"] and n >= 2:
             dev = self._device_param(parts[1])
             if parts[2:] == ["measurements", "sets"]:
-                return 200, {"plant": self._plant_head(dev.plant), "device": self._device_head(dev),
-                             "sets": list(dev.sets)}, {}
+                return (
+                    200,
+                    {"plant": self._plant_head(dev.plant), "device": self._device_head(dev), "sets": list(dev.sets)},
+                    {},
+                )
             if n == 6 and parts[2:4] == ["measurements", "sets"]:
                 return 200, self._device_set(dev, parts[4], parts[5], params), {}
             if parts[2:] == ["logs"]:
@@ -295,7 +346,7 @@ class SmaServer(StandInServer):
         try:
             sp = self.layout.plant(plant_id)
         except KeyError:
-            raise _problem(404, "Not Found", f"plant {plant_id} not found")
+            raise _problem(404, "Not Found", f"plant {plant_id} not found") from None
         if not self._visible(sp):
             raise _problem(403, "Forbidden", "no permission of the plant owner for this plant")
         return sp
@@ -304,7 +355,7 @@ class SmaServer(StandInServer):
         try:
             dev = self.layout.device(device_id)
         except KeyError:
-            raise _problem(404, "Not Found", f"device {device_id} not found")
+            raise _problem(404, "Not Found", f"device {device_id} not found") from None
         if not dev.exists_on(self.fleet.local_today(dev.plant.plant)):
             raise _problem(404, "Not Found", f"device {device_id} not found")
         if not self._visible(dev.plant):
@@ -322,21 +373,38 @@ class SmaServer(StandInServer):
         p = sp.plant
         peak = p.system_power_kwp * 1000.0
         ac = float(sum(d.rated_w for d in p.devices if d.device_type in (0, 1)))
-        inst = {"peakPower": round(peak, 1), "acNominalPower": ac,
-                "calcAcNominalPower": round(peak * 0.9, 1), "dcPowerInputMax": round(peak, 1)}
+        inst = {
+            "peakPower": round(peak, 1),
+            "acNominalPower": ac,
+            "calcAcNominalPower": round(peak * 0.9, 1),
+            "dcPowerInputMax": round(peak, 1),
+        }
         if not sp.installation_set:  # "not configured" shows as 0.0 and an empty orientation
             inst.update(peakPower=0.0, acNominalPower=0.0, dcPowerInputMax=0.0)
         inst["co2SavingsFactor"] = CO2_FACTOR.get(p.country_code, 500)
         inst["startUpUtc"] = f"{self.fleet.start_date.isoformat()}T00:00:00"
-        inst["orientation"] = ({"azimuth": int(round(p.azimuth_deg)), "collectorSlope": int(round(p.tilt_deg))}
-                               if sp.installation_set else {})
+        inst["orientation"] = (
+            {"azimuth": int(round(p.azimuth_deg)), "collectorSlope": int(round(p.tilt_deg))}
+            if sp.installation_set
+            else {}
+        )
         zipc = f"{10000 + p.index * 137 % 89999:05d}"
         return {
-            **self._plant_head(sp), "installation": inst,
-            "location": {"currencyCode3": p.currency, "address": {
-                "country": p.country_code, "federalState": _state(p), "city": p.city, "zipCode": zipc,
-                "street": "Sonnenallee", "streetNo": str(p.index + 1),
-                "longitude": p.longitude, "latitude": p.latitude}},
+            **self._plant_head(sp),
+            "installation": inst,
+            "location": {
+                "currencyCode3": p.currency,
+                "address": {
+                    "country": p.country_code,
+                    "federalState": _state(p),
+                    "city": p.city,
+                    "zipCode": zipc,
+                    "street": "Sonnenallee",
+                    "streetNo": str(p.index + 1),
+                    "longitude": p.longitude,
+                    "latitude": p.latitude,
+                },
+            },
         }
 
     def _devices(self, sp: SmaPlant, with_deactivated: bool) -> list[dict]:
@@ -348,8 +416,15 @@ class SmaServer(StandInServer):
             active = d.active_on(today)
             if not active and not with_deactivated:
                 continue
-            item = {"deviceId": d.device_id, "name": d.name, "type": d.type, "product": d.product,
-                    "productId": d.product_id, "serial": d.serial, "vendor": "SMA Solar Technology AG"}
+            item = {
+                "deviceId": d.device_id,
+                "name": d.name,
+                "type": d.type,
+                "product": d.product,
+                "productId": d.product_id,
+                "serial": d.serial,
+                "vendor": "SMA Solar Technology AG",
+            }
             if d.generator_power is not None:
                 item["generatorPower"] = d.generator_power
                 item["generatorPowerDc"] = d.generator_power_dc
@@ -375,7 +450,7 @@ class SmaServer(StandInServer):
         try:
             day = date.fromisoformat(raw)
         except ValueError:
-            raise _problem(400, "Bad Request", "Date must be YYYY-MM-DD")
+            raise _problem(400, "Bad Request", "Date must be YYYY-MM-DD") from None
         return per, (day if day <= today else None)  # nothing beyond today: do not simulate the future
 
     def _energy_balance(self, sp: SmaPlant, period: str, params: dict) -> dict:
@@ -410,8 +485,13 @@ class SmaServer(StandInServer):
             raise _problem(404, "Not Found", f"measurement set {set_name} is not offered by device {dev.device_id}")
         per, day = self._period_day(sp, period, params)
         energy = _bool(params, "returnenergyvalues") and set_type.startswith("EnergyAndPower")
-        body = {"plant": self._plant_head(sp), "device": self._device_head(dev), "setType": set_type,
-                "resolution": sp.resolution, "set": []}
+        body = {
+            "plant": self._plant_head(sp),
+            "device": self._device_head(dev),
+            "setType": set_type,
+            "resolution": sp.resolution,
+            "set": [],
+        }
         dd = self.fleet._day(sp.plant, day) if day is not None and dev.active_on(day) else None
         if dd is None:
             return body
@@ -438,7 +518,7 @@ class SmaServer(StandInServer):
         try:
             day = date.fromisoformat(raw or "")
         except ValueError:
-            raise _problem(400, "Bad Request", "Date is required (YYYY-MM-DD)")
+            raise _problem(400, "Bad Request", "Date is required (YYYY-MM-DD)") from None
         fl = self.fleet
         zone = fl.zone(sp.plant)
         by_sn: dict[str, list[SmaDevice]] = {}
@@ -459,11 +539,19 @@ class SmaServer(StandInServer):
                 if owner is None or (dev is not None and owner is not dev):
                     continue
                 shown = local if self.time_basis == "local" else at.astimezone(timezone.utc)
-                out.append({"logId": "" if sp.classic else str(a.alarm_code),
-                            "messageTagId": MESSAGE_TAG_BASE + a.alarm_code, "message": a.alarm_name,
-                            "category": LOG_CATEGORY[a.alarm_level], "status": status,
-                            "time": shown.strftime("%Y-%m-%dT%H:%M:%S"),
-                            "deviceId": owner.device_id, "deviceName": owner.name, "_at": at})
+                out.append(
+                    {
+                        "logId": "" if sp.classic else str(a.alarm_code),
+                        "messageTagId": MESSAGE_TAG_BASE + a.alarm_code,
+                        "message": a.alarm_name,
+                        "category": LOG_CATEGORY[a.alarm_level],
+                        "status": status,
+                        "time": shown.strftime("%Y-%m-%dT%H:%M:%S"),
+                        "deviceId": owner.device_id,
+                        "deviceName": owner.name,
+                        "_at": at,
+                    }
+                )
         out.sort(key=lambda r: (r["_at"], r["deviceId"], r["status"] == "Began"))
         for r in out:
             del r["_at"]
@@ -483,14 +571,21 @@ class SmaServer(StandInServer):
         }
 
     def describe(self) -> dict:
-        return {**self.layout.describe(), "consent": dict(self.consent),
-                "urls": {"SMA_AUTH_URL": self.auth_url, "SMA_CONSENT_URL": self.consent_url,
-                         "SMA_API_URL": self.api_url},
-                "config": self.config()}
+        return {
+            **self.layout.describe(),
+            "consent": dict(self.consent),
+            "urls": {"SMA_AUTH_URL": self.auth_url, "SMA_CONSENT_URL": self.consent_url, "SMA_API_URL": self.api_url},
+            "config": self.config(),
+        }
 
     def config(self) -> dict:
-        return {"time_basis": self.time_basis, "token_ttl_s": self.token_ttl_s, "bucket_size": self.bucket_size,
-                "refill_s": self.refill_s, "processing_s": self.series.processing_s}
+        return {
+            "time_basis": self.time_basis,
+            "token_ttl_s": self.token_ttl_s,
+            "bucket_size": self.bucket_size,
+            "refill_s": self.refill_s,
+            "processing_s": self.series.processing_s,
+        }
 
     def _admin_consent(self, params, body):
         req = json.loads(body or b"{}")
@@ -539,8 +634,11 @@ def _description(sp: SmaPlant) -> str:
 
 
 def _state(p) -> str:
-    states = {"DE": {"Berlin": "Berlin", "Munich": "Bavaria"}, "AU": "New South Wales",
-              "MY": {"Kuala Lumpur": "Kuala Lumpur", "George Town": "Penang"}, "CN": "Guangdong"}
+    states = {
+        "DE": {"Berlin": "Berlin", "Munich": "Bavaria"},
+        "AU": "New South Wales",
+        "MY": {"Kuala Lumpur": "Kuala Lumpur", "George Town": "Penang"},
+        "CN": "Guangdong",
+    }
     s = states.get(p.country_code, "")
     return s.get(p.city, "") if isinstance(s, dict) else s
-

@@ -8,10 +8,18 @@ from .server import SolaxServer
 
 def add_arguments(ap) -> None:
     ap.set_defaults(plants=None)  # derived from --dongles unless given
-    ap.add_argument("--dongles", type=int, default=None,
-                    help="dongles in all (one per inverter); default: 6 plants with their usual inverters")
-    ap.add_argument("--upload-time-zone", choices=("local", "utc"), default="local",
-                    help="the zone of uploadTime (utcDateTime is always UTC)")
+    ap.add_argument(
+        "--dongles",
+        type=int,
+        default=None,
+        help="dongles in all (one per inverter); default: 6 plants with their usual inverters",
+    )
+    ap.add_argument(
+        "--upload-time-zone",
+        choices=("local", "utc"),
+        default="local",
+        help="the zone of uploadTime (utcDateTime is always UTC)",
+    )
     ap.add_argument("--per-minute", type=int, default=10, help="calls per token in any 60 s")
     ap.add_argument("--per-day", type=int, default=10_000, help="calls per token in any 24 h")
     ap.add_argument("--violations", type=int, default=3, help="rejected calls in a row that lock a token out")
@@ -40,9 +48,19 @@ def configure(args) -> None:
 
 
 def build(fleet, args, faults) -> SolaxServer:
-    return SolaxServer(fleet, port=args.port, limits=not args.no_limits, qps_scale=args.qps_scale, faults=faults,
-                       upload_time_zone=args.upload_time_zone, per_minute=args.per_minute, per_day=args.per_day,
-                       violations=args.violations, lockout_s=args.lockout_s, legacy_v1=args.legacy_v1)
+    return SolaxServer(
+        fleet,
+        port=args.port,
+        limits=not args.no_limits,
+        qps_scale=args.qps_scale,
+        faults=faults,
+        upload_time_zone=args.upload_time_zone,
+        per_minute=args.per_minute,
+        per_day=args.per_day,
+        violations=args.violations,
+        lockout_s=args.lockout_s,
+        legacy_v1=args.legacy_v1,
+    )
 
 
 def banner(server: SolaxServer, args) -> list[str]:

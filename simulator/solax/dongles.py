@@ -81,10 +81,19 @@ class Dongle:
         return "dis" if self.role == "ac_battery" else f"dev:{self.device.sn}"
 
     def describe(self) -> dict:
-        return {"wifiSn": self.wifi_sn, "inverterSN": self.inverter_sn, "device_sn": self.device.sn,
-                "plant_id": self.plant.plant_id, "role": self.role, "model": self.model,
-                "inverterType": self.inverter_type, "phases": self.device.phases, "meter": self.meter,
-                "meter2": self.meter2, "phase_s": self.phase_s}
+        return {
+            "wifiSn": self.wifi_sn,
+            "inverterSN": self.inverter_sn,
+            "device_sn": self.device.sn,
+            "plant_id": self.plant.plant_id,
+            "role": self.role,
+            "model": self.model,
+            "inverterType": self.inverter_type,
+            "phases": self.device.phases,
+            "meter": self.meter,
+            "meter2": self.meter2,
+            "phase_s": self.phase_s,
+        }
 
 
 def token_for(fleet: Fleet) -> str:
@@ -120,28 +129,48 @@ def build_dongles(fleet: Fleet) -> list[Dongle]:
             model, itype, prefix = MODELS[key]
             salt = 0
             while True:
-                wifi = "S" + "WRPU"[_h(fleet.seed, "wifi-kind", dev.sn) % 4] + _code(fleet.seed, "wifi", dev.sn, salt, n=8)
+                wifi = (
+                    "S" + "WRPU"[_h(fleet.seed, "wifi-kind", dev.sn) % 4] + _code(fleet.seed, "wifi", dev.sn, salt, n=8)
+                )
                 inv = prefix + _code(fleet.seed, "inv", dev.sn, salt, n=14 - len(prefix))
                 if wifi not in used and inv not in used:
                     break
                 salt += 1
             used.update((wifi, inv))
-            u = lambda what: _u(fleet.seed, "solax", what, dev.sn)  # noqa: E731
-            out.append(Dongle(
-                wifi_sn=wifi, inverter_sn=inv, device=dev, plant=plant, role=role, model=model,
-                inverter_type=itype, meter=meter, meter2=role == "ac_battery" and plant.has_load_monitor,
-                phase_s=int(u("phase") * STEP_S), dc_share=round(0.42 + 0.16 * u("dc"), 3),
-                yield_base=int(u("yield0") * 15_000),
-                feedin_base=int(u("feedin0") * 150_000) if meter else 0,
-                consume_base=int(u("consume0") * 300_000) if meter else 0,
-            ))
+            u = lambda what, sn=dev.sn: _u(fleet.seed, "solax", what, sn)  # noqa: E731
+            out.append(
+                Dongle(
+                    wifi_sn=wifi,
+                    inverter_sn=inv,
+                    device=dev,
+                    plant=plant,
+                    role=role,
+                    model=model,
+                    inverter_type=itype,
+                    meter=meter,
+                    meter2=role == "ac_battery" and plant.has_load_monitor,
+                    phase_s=int(u("phase") * STEP_S),
+                    dc_share=round(0.42 + 0.16 * u("dc"), 3),
+                    yield_base=int(u("yield0") * 15_000),
+                    feedin_base=int(u("feedin0") * 150_000) if meter else 0,
+                    consume_base=int(u("consume0") * 300_000) if meter else 0,
+                )
+            )
     return out
 
 
 def sites_rows(dongles: list[Dongle]) -> list[dict]:
     """The sites a user keeps for the pipeline: one row per registration number."""
-    return [{"wifi_sn": d.wifi_sn, "plant_id": d.plant.plant_id, "plant_name": d.plant.name,
-             "time_zone": d.plant.time_zone, "system_power_kwp": d.plant.system_power_kwp} for d in dongles]
+    return [
+        {
+            "wifi_sn": d.wifi_sn,
+            "plant_id": d.plant.plant_id,
+            "plant_name": d.plant.name,
+            "time_zone": d.plant.time_zone,
+            "system_power_kwp": d.plant.system_power_kwp,
+        }
+        for d in dongles
+    ]
 
 
 def sites_csv(dongles: list[Dongle]) -> str:
@@ -304,7 +333,8 @@ class SolaxView:
                 for a in self.fleet._gen_alarms(datetime.fromtimestamp(horizon, timezone.utc)):
                     end = a.ended_at.timestamp() if a.ended_at else float("inf")
                     spans.setdefault(a.device_sn, []).append(
-                        (a.started_at.timestamp(), end, a.alarm_level, a.alarm_code in BATTERY_CODES))
+                        (a.started_at.timestamp(), end, a.alarm_level, a.alarm_code in BATTERY_CODES)
+                    )
                 self._alarm_spans, self._alarm_until = spans, horizon
             spans = self._alarm_spans.get(d.device.sn, ())
         fault = any(s <= t < e and lvl >= 2 and not bat for s, e, lvl, bat in spans)
@@ -340,10 +370,17 @@ class SolaxView:
         y_midnight = self.energy(p, d.yield_series, self.local_midnight(p, t))
         fault, bfault = self._faults_at(d, t)
         return Reading(
-            t=t, pv_j=interval("pv" if d.role == "ac_battery" else f"dev:{d.device.sn}"),
-            imp_j=imp, exp_j=exp, chg_j=chg, dis_j=dis, soc=soc,
-            yield_today=(y_total - y_midnight) // KWH_01, yield_total=d.yield_base + y_total // KWH_01,
+            t=t,
+            pv_j=interval("pv" if d.role == "ac_battery" else f"dev:{d.device.sn}"),
+            imp_j=imp,
+            exp_j=exp,
+            chg_j=chg,
+            dis_j=dis,
+            soc=soc,
+            yield_today=(y_total - y_midnight) // KWH_01,
+            yield_total=d.yield_base + y_total // KWH_01,
             feedin_total=d.feedin_base + through_t("exp") // KWH_001 if d.meter else 0,
             consume_total=d.consume_base + through_t("imp") // KWH_001 if d.meter else 0,
-            fault=fault, battery_fault=bfault and d.battery,
+            fault=fault,
+            battery_fault=bfault and d.battery,
         )

@@ -27,8 +27,7 @@ class _TokenState:
 
 
 class Quota:
-    def __init__(self, per_minute: int = 10, per_day: int = 10_000, violations: int = 3,
-                 lockout_s: float = 3600.0):
+    def __init__(self, per_minute: int = 10, per_day: int = 10_000, violations: int = 3, lockout_s: float = 3600.0):
         self.per_minute = per_minute
         self.per_day = per_day
         self.violations = violations
@@ -80,8 +79,11 @@ class Quota:
             return {
                 "calls_last_minute": sum(1 for x in st.minute if 0 <= now - x < 60.0),
                 "calls_last_24h": sum(1 for x in st.day if 0 <= now - x < 86400.0),
-                "violations_in_a_row": st.streak, "locked": locked,
+                "violations_in_a_row": st.streak,
+                "locked": locked,
                 "locked_until": st.locked[1] if locked else None,
-                "per_minute": self.per_minute, "per_day": self.per_day,
-                "violations_to_lockout": self.violations, "lockout_s": self.lockout_s,
+                "per_minute": self.per_minute,
+                "per_day": self.per_day,
+                "violations_to_lockout": self.violations,
+                "lockout_s": self.lockout_s,
             }

@@ -26,14 +26,34 @@ V1_PATHS = ("proxyApp/proxy/api/getRealtimeInfo.do", "proxy/api/getRealtimeInfo.
 TFMT = "%Y-%m-%d %H:%M:%S"
 
 # the fields of `result`, in the order of every capture (v2 adds utcDateTime after batStatus)
-FIELDS = ("inverterSN", "sn", "acpower", "yieldtoday", "yieldtotal", "feedinpower", "feedinenergy",
-          "consumeenergy", "feedinpowerM2", "soc", "peps1", "peps2", "peps3", "inverterType", "inverterStatus",
-          "uploadTime", "batPower", "powerdc1", "powerdc2", "powerdc3", "powerdc4", "batStatus")
+FIELDS = (
+    "inverterSN",
+    "sn",
+    "acpower",
+    "yieldtoday",
+    "yieldtotal",
+    "feedinpower",
+    "feedinenergy",
+    "consumeenergy",
+    "feedinpowerM2",
+    "soc",
+    "peps1",
+    "peps2",
+    "peps3",
+    "inverterType",
+    "inverterStatus",
+    "uploadTime",
+    "batPower",
+    "powerdc1",
+    "powerdc2",
+    "powerdc3",
+    "powerdc4",
+    "batStatus",
+)
 # channels the 2021-2022 v1 bodies sent as 0.0 when the device lacks them (MPPT 3/4 stayed null)
 LEGACY_ZERO = ("feedinpowerM2", "soc", "peps1", "peps2", "peps3", "batPower")
 
-LOCKOUT_MSG = ("There have been several violations in a row, and the system will prohibit calls within the "
-               "next hour")
+LOCKOUT_MSG = "There have been several violations in a row, and the system will prohibit calls within the next hour"
 MINUTE_MSG = "Request calls within the current minute > threshold"
 
 
@@ -61,20 +81,38 @@ class SolaxServer(StandInServer):
     api_prefix = "/"
     server_name = "SolaxCloudSimulator/1.0"
     http_5xx_statuses = (503,)  # the only server error users report (a bug of September 2024, since fixed)
-    CONFIG = ("upload_time_zone", "legacy_v1", "token_invalid", "per_minute", "per_day", "violations",
-              "lockout_s")
+    CONFIG = ("upload_time_zone", "legacy_v1", "token_invalid", "per_minute", "per_day", "violations", "lockout_s")
 
-    def __init__(self, fleet: Fleet, port: int = 0, limits: bool = True, qps_scale: float = 1.0,
-                 faults: Faults | None = None, host: str = "127.0.0.1", upload_time_zone: str = "local",
-                 per_minute: int = 10, per_day: int = 10_000, violations: int = 3, lockout_s: float = 3600.0,
-                 legacy_v1: bool = False, token_invalid: bool = False):
+    def __init__(
+        self,
+        fleet: Fleet,
+        port: int = 0,
+        limits: bool = True,
+        qps_scale: float = 1.0,
+        faults: Faults | None = None,
+        host: str = "127.0.0.1",
+        upload_time_zone: str = "local",
+        per_minute: int = 10,
+        per_day: int = 10_000,
+        violations: int = 3,
+        lockout_s: float = 3600.0,
+        legacy_v1: bool = False,
+        token_invalid: bool = False,
+    ):
         # the view first: the base constructor pushes the faults, whose offline spans may name a wifiSn
         self.view = SolaxView(fleet)
         self.token = token_for(fleet)
         self.quota = Quota()
         super().__init__(fleet, port=port, limits=limits, qps_scale=qps_scale, faults=faults, host=host)
-        self.configure(upload_time_zone=upload_time_zone, legacy_v1=legacy_v1, token_invalid=token_invalid,
-                       per_minute=per_minute, per_day=per_day, violations=violations, lockout_s=lockout_s)
+        self.configure(
+            upload_time_zone=upload_time_zone,
+            legacy_v1=legacy_v1,
+            token_invalid=token_invalid,
+            per_minute=per_minute,
+            per_day=per_day,
+            violations=violations,
+            lockout_s=lockout_s,
+        )
 
     @property
     def base_url(self) -> str:
@@ -113,9 +151,16 @@ class SolaxServer(StandInServer):
 
     def config(self) -> dict:
         q = self.quota
-        return {"upload_time_zone": self.upload_time_zone, "legacy_v1": self.legacy_v1,
-                "token_invalid": self.token_invalid, "per_minute": q.per_minute, "per_day": q.per_day,
-                "violations": q.violations, "lockout_s": q.lockout_s, "limits": self.limits}
+        return {
+            "upload_time_zone": self.upload_time_zone,
+            "legacy_v1": self.legacy_v1,
+            "token_invalid": self.token_invalid,
+            "per_minute": q.per_minute,
+            "per_day": q.per_day,
+            "violations": q.violations,
+            "lockout_s": q.lockout_s,
+            "limits": self.limits,
+        }
 
     def set_faults(self, faults: Faults):
         # an offline span may name the dongle (wifiSn) the test knows from the sites CSV: the fleet's
@@ -174,8 +219,11 @@ class SolaxServer(StandInServer):
                 if verdict == MINUTE:
                     return _error(104, MINUTE_MSG)
                 assert verdict == DAY
-                return _error(3, f"Accumulated {self.quota.per_day} requests within 24 hours exceed the "
-                                 f"maximum call threshold, suspend the request")
+                return _error(
+                    3,
+                    f"Accumulated {self.quota.per_day} requests within 24 hours exceed the "
+                    f"maximum call threshold, suspend the request",
+                )
         did_not_access = {"success": False, "exception": "Query success!", "result": "this sn did not access!"}
         sn = sn.strip() if isinstance(sn, str) else ""
         if not sn:
@@ -220,19 +268,27 @@ class SolaxServer(StandInServer):
             ac = _w((r.pv_j if d.role == "hybrid" else 0) + r.dis_j - r.chg_j)
             status = "103" if r.fault else "102"
         res = {
-            "inverterSN": d.inverter_sn, "sn": d.wifi_sn, "acpower": ac,
-            "yieldtoday": today / 10, "yieldtotal": r.yield_total / 10,
+            "inverterSN": d.inverter_sn,
+            "sn": d.wifi_sn,
+            "acpower": ac,
+            "yieldtoday": today / 10,
+            "yieldtotal": r.yield_total / 10,
             "feedinpower": _w(r.exp_j - r.imp_j) if d.meter else 0.0,
-            "feedinenergy": r.feedin_total / 100, "consumeenergy": r.consume_total / 100,
+            "feedinenergy": r.feedin_total / 100,
+            "consumeenergy": r.consume_total / 100,
             "feedinpowerM2": (pv if d.meter2 else None) if d.role == "ac_battery" else 0.0 if d.battery else None,
             "soc": float(r.soc) if d.battery else None,
             "peps1": 0.0 if d.battery else None,
             "peps2": 0.0 if d.battery and three else None,
             "peps3": 0.0 if d.battery and three else None,
-            "inverterType": d.inverter_type, "inverterStatus": status,
+            "inverterType": d.inverter_type,
+            "inverterStatus": status,
             "uploadTime": (at.astimezone(zone) if self.upload_time_zone == "local" else at).strftime(TFMT),
             "batPower": _w(r.chg_j - r.dis_j) if d.battery else None,
-            "powerdc1": dc[0], "powerdc2": dc[1], "powerdc3": dc[2], "powerdc4": dc[3],
+            "powerdc1": dc[0],
+            "powerdc2": dc[1],
+            "powerdc3": dc[2],
+            "powerdc4": dc[3],
             "batStatus": ("1" if r.battery_fault else "0") if d.battery else None,
         }
         if form == "v2":
@@ -265,9 +321,14 @@ class SolaxServer(StandInServer):
         out = []
         for t, happened in self.view.schedule(d, day):
             at = datetime.fromtimestamp(t, timezone.utc)
-            out.append({"utcDateTime": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                        "local": at.astimezone(zone).strftime(TFMT), "uploaded": happened,
-                        "visible": happened and t <= cutoff})
+            out.append(
+                {
+                    "utcDateTime": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "local": at.astimezone(zone).strftime(TFMT),
+                    "uploaded": happened,
+                    "visible": happened and t <= cutoff,
+                }
+            )
         return out
 
     def admin_routes(self) -> dict:
@@ -277,10 +338,14 @@ class SolaxServer(StandInServer):
         return {
             ("GET", "/admin/solax/token"): lambda q, b: (200, {"tokenId": self.token}),
             ("GET", "/admin/solax/dongles"): lambda q, b: (200, [d.describe() for d in self.dongles]),
-            ("GET", "/admin/solax/sites.csv"): lambda q, b: Answer(200, self.sites_csv().encode(),
-                                                                   ctype="text/csv; charset=utf-8"),
+            ("GET", "/admin/solax/sites.csv"): lambda q, b: Answer(
+                200, self.sites_csv().encode(), ctype="text/csv; charset=utf-8"
+            ),
             ("GET", "/admin/solax/config"): lambda q, b: (200, self.config()),
             ("POST", "/admin/solax/config"): lambda q, b: (200, self.configure(**body_json(b))),
             ("GET", "/admin/solax/quota"): lambda q, b: (200, self.quota.state(self.token, self.fleet.now.timestamp())),
-            ("GET", "/admin/solax/uploads"): lambda q, b: (200, self.uploads(q["wifiSn"], date.fromisoformat(q["day"]))),
+            ("GET", "/admin/solax/uploads"): lambda q, b: (
+                200,
+                self.uploads(q["wifiSn"], date.fromisoformat(q["day"])),
+            ),
         }

@@ -20,11 +20,11 @@ from tests.support import ALL_ASSETS, select
 from tests.support import resources as _resources
 
 DAYS = [
-    date(2025, 6, 17),   # an ordinary day
+    date(2025, 6, 17),  # an ordinary day
     date(2025, 10, 26),  # Europe/Berlin: 25 hours
-    date(2025, 10, 5),   # Australia/Sydney: 23 hours
-    date(2025, 3, 30),   # Europe/Berlin: 23 hours
-    date(2025, 4, 6),    # Australia/Sydney: 25 hours
+    date(2025, 10, 5),  # Australia/Sydney: 23 hours
+    date(2025, 3, 30),  # Europe/Berlin: 23 hours
+    date(2025, 4, 6),  # Australia/Sydney: 25 hours
 ]
 ENERGIES = ["pv_kwh", "load_kwh", "grid_import_kwh", "grid_export_kwh", "battery_charge_kwh", "battery_discharge_kwh"]
 MODEL_ASSETS = ALL_ASSETS
@@ -57,8 +57,13 @@ def _truth_hours(frame: pd.DataFrame) -> pd.DataFrame:
     f["hour_local"] = f["ts_local"].dt.floor("h")
     f["hour_utc"] = f["ts_utc"] - (f["ts_local"] - f["hour_local"])
     agg = {c: (c, lambda s: s.astype("Float64").sum(min_count=1)) for c in ENERGIES}
-    out = f.groupby("hour_utc").agg(hour_local=("hour_local", "first"), complete=("reported", "all"),
-                                    reported=("reported", "sum"), n=("reported", "size"), **agg)
+    out = f.groupby("hour_utc").agg(
+        hour_local=("hour_local", "first"),
+        complete=("reported", "all"),
+        reported=("reported", "sum"),
+        n=("reported", "size"),
+        **agg,
+    )
     return out.reset_index()
 
 
@@ -93,7 +98,10 @@ def test_device_energy_matches_truth(built):
                 assert _close(model[t].sum(), expected, 0.005, 0.005), (dev.sn, day, t)
                 if expected:
                     worst_day = max(worst_day, abs(model[t].sum() - expected) / expected)
-    print(f"device hours compared: {compared}; max hourly abs error {worst_hour:.6f} kWh; max daily rel error {worst_day:.6%}")
+    print(
+        f"device hours compared: {compared}; max hourly abs error {worst_hour:.6f} kWh; "
+        f"max daily rel error {worst_day:.6%}"
+    )
 
 
 def test_plant_energy_matches_truth_and_dst_hours(built):
@@ -116,7 +124,11 @@ def test_plant_energy_matches_truth_and_dst_hours(built):
             assert len(merged) == int(th.complete.sum())
             for t in known:
                 err = (merged[f"{t}_m"] - merged[f"{t}_t"].astype(float)).abs()
-                assert (err <= (0.01 * merged[f"{t}_t"].astype(float).abs()).clip(lower=0.01)).all(), (plant.plant_id, day, t)
+                assert (err <= (0.01 * merged[f"{t}_t"].astype(float).abs()).clip(lower=0.01)).all(), (
+                    plant.plant_id,
+                    day,
+                    t,
+                )
                 worst_hour = max(worst_hour, float(err.max()))
             if th.complete.all():
                 (row,) = daily[(daily.plant_id == plant.plant_id) & (daily.day == pd.Timestamp(day))].itertuples()
@@ -126,15 +138,20 @@ def test_plant_energy_matches_truth_and_dst_hours(built):
                     if expected:
                         worst_day = max(worst_day, abs(getattr(row, t) - expected) / expected)
                 if "load_kwh" in known:
-                    pv, exp, load, imp = (float(truth[c].astype("Float64").sum()) for c in
-                                          ("pv_kwh", "grid_export_kwh", "load_kwh", "grid_import_kwh"))
+                    pv, exp, load, imp = (
+                        float(truth[c].astype("Float64").sum())
+                        for c in ("pv_kwh", "grid_export_kwh", "load_kwh", "grid_import_kwh")
+                    )
                     assert row.self_consumption_rate == pytest.approx((pv - exp) / pv if pv else None, abs=1e-6)
                     assert row.self_sufficiency_rate == pytest.approx((load - imp) / load, abs=1e-6)
                 else:
                     assert pd.isna(row.self_consumption_rate) and pd.isna(row.self_sufficiency_rate)
     print(f"plant: max hourly abs error {worst_hour:.6f} kWh; max daily rel error {worst_day:.6%}")
-    counts = _query(built, "SELECT p.time_zone, h.plant_id, h.day, count(*) AS n FROM plant_energy_hourly h "
-                           "JOIN plants p USING (vendor, plant_id) GROUP BY ALL")
+    counts = _query(
+        built,
+        "SELECT p.time_zone, h.plant_id, h.day, count(*) AS n FROM plant_energy_hourly h "
+        "JOIN plants p USING (vendor, plant_id) GROUP BY ALL",
+    )
     assert counts.n.max() <= 25
     berlin = counts[counts.time_zone == "Europe/Berlin"].set_index("day").n
     assert berlin.get(pd.Timestamp("2025-10-26")).max() <= 25 and berlin.get(pd.Timestamp("2025-03-30")).max() <= 23
@@ -144,10 +161,16 @@ def test_ac_coupled_pv_is_not_double_counted(built):
     fleet = built["fleet"]
     plant = next(p for p in fleet.plants if p.plant_type == 3 and not p.has_load_monitor)
     day = DAYS[0]
-    model = _query(built, "SELECT sum(pv_kwh) AS pv FROM plant_energy_hourly WHERE plant_id = $p AND day = $d",
-                   {"p": plant.plant_id, "d": day}).pv[0]
-    devices = _query(built, "SELECT sum(pv_kwh) AS pv FROM device_energy_hourly WHERE plant_id = $p AND day = $d",
-                     {"p": plant.plant_id, "d": day}).pv[0]
+    model = _query(
+        built,
+        "SELECT sum(pv_kwh) AS pv FROM plant_energy_hourly WHERE plant_id = $p AND day = $d",
+        {"p": plant.plant_id, "d": day},
+    ).pv[0]
+    devices = _query(
+        built,
+        "SELECT sum(pv_kwh) AS pv FROM device_energy_hourly WHERE plant_id = $p AND day = $d",
+        {"p": plant.plant_id, "d": day},
+    ).pv[0]
     truth = float(fleet.plant_day(plant.plant_id, day).pv_kwh.astype("Float64").sum())
     assert model == pytest.approx(truth, rel=0.005) and devices > 1.5 * model
 
@@ -167,20 +190,40 @@ def test_checks_pass_and_keys_are_unique(built):
 
 
 def test_rebuilding_a_day_gives_the_same_tables(built):
-    tables = ["plants", "devices", "device_samples", "device_energy_hourly", "plant_energy_hourly",
-              "self_consumption_daily", "self_consumption_monthly", "plant_statistics_daily", "alarm_history"]
+    tables = [
+        "plants",
+        "devices",
+        "device_samples",
+        "device_energy_hourly",
+        "plant_energy_hourly",
+        "self_consumption_daily",
+        "self_consumption_monthly",
+        "plant_statistics_daily",
+        "alarm_history",
+    ]
     order = {t: ", ".join(_query(built, f"SELECT * FROM {t} LIMIT 0").columns) for t in tables}
-    before = {t: _query(built, f"SELECT * EXCLUDE (updated_at) FROM {t} ORDER BY ALL") if "updated_at" in order[t]
-              else _query(built, f"SELECT * FROM {t} ORDER BY ALL") for t in tables}
+    before = {
+        t: _query(built, f"SELECT * EXCLUDE (updated_at) FROM {t} ORDER BY ALL")
+        if "updated_at" in order[t]
+        else _query(built, f"SELECT * FROM {t} ORDER BY ALL")
+        for t in tables
+    }
     # a range (one single run, as the backfill policy asks): 25 October has no raw data, 26 October has
-    result = dg.materialize([a for a in ALL_ASSETS if "raw" not in a.key.path[-1]],
-                            tags={"dagster/asset_partition_range_start": "2025-10-25",
-                                  "dagster/asset_partition_range_end": DAYS[1].isoformat()},
-                            resources={k: v for k, v in built["resources"].items() if k != "saj"})
+    result = dg.materialize(
+        [a for a in ALL_ASSETS if "raw" not in a.key.path[-1]],
+        tags={
+            "dagster/asset_partition_range_start": "2025-10-25",
+            "dagster/asset_partition_range_end": DAYS[1].isoformat(),
+        },
+        resources={k: v for k, v in built["resources"].items() if k != "saj"},
+    )
     assert result.success
     for t in tables:
-        after = (_query(built, f"SELECT * EXCLUDE (updated_at) FROM {t} ORDER BY ALL") if "updated_at" in order[t]
-                 else _query(built, f"SELECT * FROM {t} ORDER BY ALL"))
+        after = (
+            _query(built, f"SELECT * EXCLUDE (updated_at) FROM {t} ORDER BY ALL")
+            if "updated_at" in order[t]
+            else _query(built, f"SELECT * FROM {t} ORDER BY ALL")
+        )
         pd.testing.assert_frame_equal(before[t], after, check_dtype=False, obj=t)
 
 
@@ -189,10 +232,22 @@ def test_an_alarm_spanning_days_is_one_row(make_simulator, tmp_path):
     seen = Fleet(seed=7, plants=6, now=datetime(2025, 11, 20, tzinfo=timezone.utc))
     alarm = next(a for a in seen.alarms() if a.alarm_id == "089D4712918F0526F3F7")  # Kuala Lumpur, 8-9 June
     day1, day2 = date(2025, 6, 8), date(2025, 6, 9)
-    assets = select({"saj/raw_plants", "saj/raw_devices", "saj/raw_alarms", "saj/stg_plants", "saj/stg_devices",
-                     "saj/stg_alarms", "conformed/alarms", "alarm_history"})
-    for day, now in [(day1, datetime(2025, 6, 8, 15, 0, tzinfo=timezone.utc)),
-                     (day2, datetime(2025, 6, 10, 0, 0, tzinfo=timezone.utc))]:
+    assets = select(
+        {
+            "saj/raw_plants",
+            "saj/raw_devices",
+            "saj/raw_alarms",
+            "saj/stg_plants",
+            "saj/stg_devices",
+            "saj/stg_alarms",
+            "conformed/alarms",
+            "alarm_history",
+        }
+    )
+    for day, now in [
+        (day1, datetime(2025, 6, 8, 15, 0, tzinfo=timezone.utc)),
+        (day2, datetime(2025, 6, 10, 0, 0, tzinfo=timezone.utc)),
+    ]:
         server = make_simulator(plants=6, seed=7, now=now)
         resources = _resources(server, tmp_path)
         resources["saj"] = _resources(server, tmp_path / f"api-{day}")["saj"]  # a token cache per server

@@ -16,8 +16,12 @@ DAY = date(2025, 9, 1)
 ACME = dg.AssetKey(["acme", "raw_things"])
 
 
-@dg.asset(key=ACME, partitions_def=daily_partitions, check_specs=[raw_check_spec(ACME)],
-          backfill_policy=dg.BackfillPolicy.single_run())
+@dg.asset(
+    key=ACME,
+    partitions_def=daily_partitions,
+    check_specs=[raw_check_spec(ACME)],
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
 def acme_raw(context: dg.AssetExecutionContext, vendors: VendorsResource, lake: LakeResource):
     reason = skip_reason(context, vendors, "acme")
     if reason is not None:
@@ -27,10 +31,15 @@ def acme_raw(context: dg.AssetExecutionContext, vendors: VendorsResource, lake: 
 
 def _run(server, tmp_path, configured: list[str]):
     res = resources(server, tmp_path)
-    res["vendors"] = VendorsResource(configured=configured,
-                                     variables={"saj": ["SAJ_APP_ID", "SAJ_APP_SECRET"], "acme": ["ACME_TOKEN"]})
-    return dg.materialize([*select({"saj/raw_plants", "saj/raw_devices", "saj/raw_upload_data"}), acme_raw],
-                          partition_key=DAY.isoformat(), resources=res, raise_on_error=False)
+    res["vendors"] = VendorsResource(
+        configured=configured, variables={"saj": ["SAJ_APP_ID", "SAJ_APP_SECRET"], "acme": ["ACME_TOKEN"]}
+    )
+    return dg.materialize(
+        [*select({"saj/raw_plants", "saj/raw_devices", "saj/raw_upload_data"}), acme_raw],
+        partition_key=DAY.isoformat(),
+        resources=res,
+        raise_on_error=False,
+    )
 
 
 def test_an_unconfigured_vendor_is_skipped_with_a_message_and_the_others_land(make_simulator, tmp_path):

@@ -18,12 +18,32 @@ TOKEN = "MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAKWpFE9unit"
 
 def test_redact_params():
     register_secret(TOKEN)
-    out = redact_params({"appId": "a", "appSecret": SECRET, "accessToken": "t", "clientSign": "abc",
-                         "client_secret": "x", "Authorization": "Bearer t", "tokenId": "123",
-                         "deviceSn": "SN1", "note": f"has {TOKEN} inside", "pageNum": 1})
-    assert out == {"appId": "a", "appSecret": "***", "accessToken": "***", "clientSign": "***",
-                   "client_secret": "***", "Authorization": "***", "tokenId": "***",
-                   "deviceSn": "SN1", "note": "has *** inside", "pageNum": 1}
+    out = redact_params(
+        {
+            "appId": "a",
+            "appSecret": SECRET,
+            "accessToken": "t",
+            "clientSign": "abc",
+            "client_secret": "x",
+            "Authorization": "Bearer t",
+            "tokenId": "123",
+            "deviceSn": "SN1",
+            "note": f"has {TOKEN} inside",
+            "pageNum": 1,
+        }
+    )
+    assert out == {
+        "appId": "a",
+        "appSecret": "***",
+        "accessToken": "***",
+        "clientSign": "***",
+        "client_secret": "***",
+        "Authorization": "***",
+        "tokenId": "***",
+        "deviceSn": "SN1",
+        "note": "has *** inside",
+        "pageNum": 1,
+    }
 
 
 def test_errors_never_show_secrets():
@@ -49,7 +69,9 @@ def test_messages_name_the_vendor_the_call_and_what_to_do():
 
 
 def test_errors_pickle():
-    for e in (ApiPermissionError("SAJ", "plant/details", {"plantId": "1"}, 10005, "No permission", hint="authorise it"),
-              ApiTransientError("SAJ", "device/uploadData", {"deviceSn": "SN"}, 6, "HTTP 502", code=None)):
+    for e in (
+        ApiPermissionError("SAJ", "plant/details", {"plantId": "1"}, 10005, "No permission", hint="authorise it"),
+        ApiTransientError("SAJ", "device/uploadData", {"deviceSn": "SN"}, 6, "HTTP 502", code=None),
+    ):
         e2 = pickle.loads(pickle.dumps(e))
         assert type(e2) is type(e) and str(e2) == str(e)

@@ -36,8 +36,11 @@ def test_a_complete_attempt_supersedes_the_day_and_a_partial_one_is_kept_beside_
     # an outage: the re-fetch got only A1; the complete first attempt stays
     lake.add_part(day_dir, raw_table(DAY, [("1", "A1", response('{"a": 3}'))]), supersedes=False)
     assert len(lake.parts(day_dir)) == 2
-    assert sorted(lake.read_raw("saj", "raw_upload_data", DAY).column("body").to_pylist()) == \
-        ['{"a": 1}', '{"a": 2}', '{"a": 3}']
+    assert sorted(lake.read_raw("saj", "raw_upload_data", DAY).column("body").to_pylist()) == [
+        '{"a": 1}',
+        '{"a": 2}',
+        '{"a": 3}',
+    ]
     # a later complete attempt replaces both
     lake.add_part(day_dir, raw_table(DAY, [("1", "A1", response('{"a": 4}'))]), supersedes=True)
     assert len(lake.parts(day_dir)) == 1
@@ -47,8 +50,11 @@ def test_a_complete_attempt_supersedes_the_day_and_a_partial_one_is_kept_beside_
 def test_body_is_kept_verbatim(tmp_path):
     lake = Lake(tmp_path)
     body = '{"code":200,"msg":"查询成功","rows":[{"tOutPowerWatt":"0","tOutPowerWatt":"1"}],  "x": 1.50}'
-    path = lake.add_part(lake.day_dir("raw", "saj", "raw_devices", day=DAY),
-                         raw_table(DAY, [(None, None, response(body))]), supersedes=True)
+    path = lake.add_part(
+        lake.day_dir("raw", "saj", "raw_devices", day=DAY),
+        raw_table(DAY, [(None, None, response(body))]),
+        supersedes=True,
+    )
     assert pq.read_table(path).column("body").to_pylist()[0].encode() == body.encode()
 
 
@@ -62,8 +68,10 @@ def _write_forever(root, ready):
 
 def test_a_killed_writer_leaves_the_previous_day_whole(tmp_path):
     lake = Lake(tmp_path)
-    path = lake.write_file(lake.day_file("staging", "saj", "stg_device_samples", day=DAY),
-                           raw_table(DAY, [("1", "A1", response('{"old": true}'))]))
+    path = lake.write_file(
+        lake.day_file("staging", "saj", "stg_device_samples", day=DAY),
+        raw_table(DAY, [("1", "A1", response('{"old": true}'))]),
+    )
     ctx = multiprocessing.get_context("fork")
     ready = ctx.Event()
     writer = ctx.Process(target=_write_forever, args=(tmp_path, ready))

@@ -75,7 +75,9 @@ def test_refresh_before_expiry(tmp_path):
 
 
 def test_margin():
-    assert refresh_margin_s(7200) == 300 and refresh_margin_s(28800) == 300 and refresh_margin_s(2) == pytest.approx(0.2)
+    assert (
+        refresh_margin_s(7200) == 300 and refresh_margin_s(28800) == 300 and refresh_margin_s(2) == pytest.approx(0.2)
+    )
     assert Token("x", time.time(), 7200).fresh() and not Token("x", time.time() - 7000, 7200).fresh()
 
 

@@ -30,12 +30,20 @@ def test_token_expiring_mid_backfill_is_refreshed_and_nothing_is_lost(make_simul
     # errors too, a token refreshed for a call can die again during that call's backoff. (Shorter lives make
     # the test depend on the machine's load: a thread kept waiting longer than a token lives sees it refused
     # right after its refresh, which is what the client reports as someone else taking the app's token.)
-    server = make_simulator(plants=2, limits=False,
-                            faults=Faults(seed=4, token_ttl_s=0.5, latency_s=0.02, code_10001_rate=errors))
+    server = make_simulator(
+        plants=2, limits=False, faults=Faults(seed=4, token_ttl_s=0.5, latency_s=0.02, code_10001_rate=errors)
+    )
     days = [date(2025, 9, 1), date(2025, 9, 2), date(2025, 9, 3)]
-    result = materialize(server, tmp_path, None, assets=DEVICE_ASSETS,
-                         tags={"dagster/asset_partition_range_start": days[0].isoformat(),
-                               "dagster/asset_partition_range_end": days[-1].isoformat()})
+    result = materialize(
+        server,
+        tmp_path,
+        None,
+        assets=DEVICE_ASSETS,
+        tags={
+            "dagster/asset_partition_range_start": days[0].isoformat(),
+            "dagster/asset_partition_range_end": days[-1].isoformat(),
+        },
+    )
     assert result.success
     stats = server.stats()
     assert stats["tokens_issued"] > 2 and stats["codes"]["device/uploadData"].get(200010, 0) > 0
@@ -55,15 +63,21 @@ def test_10006_storms_are_waited_out(make_simulator, tmp_path):
     assert compare_device_day(server.fleet, tmp_path, DAY)["complete"] == 72
 
 
-@pytest.mark.parametrize("fault", [{"http_5xx_rate": 0.2}, {"code_10001_rate": 0.2}, {"truncate_rate": 0.2}],
-                         ids=["5xx", "10001", "truncated-json"])
+@pytest.mark.parametrize(
+    "fault",
+    [{"http_5xx_rate": 0.2}, {"code_10001_rate": 0.2}, {"truncate_rate": 0.2}],
+    ids=["5xx", "10001", "truncated-json"],
+)
 def test_transient_faults_at_20_percent_are_retried_to_the_truth(make_simulator, tmp_path, fault):
     server = make_simulator(plants=2, limits=False, faults=Faults(seed=3, **fault))
     result = materialize(server, tmp_path, DAY, assets=DEVICE_ASSETS)
     assert result.success
     stats = server.stats()
-    injected = sum(stats["http_errors"].values()) + sum(stats["truncated"].values()) + sum(
-        c.get(10001, 0) for c in stats["codes"].values())
+    injected = (
+        sum(stats["http_errors"].values())
+        + sum(stats["truncated"].values())
+        + sum(c.get(10001, 0) for c in stats["codes"].values())
+    )
     assert injected >= 2, stats
     _raw_bodies_are_json(tmp_path)
     assert compare_device_day(server.fleet, tmp_path, DAY)["complete"] == 72
@@ -80,13 +94,22 @@ def test_slow_responses_are_fine_and_timeouts_fail_loudly_then_a_rerun_completes
     # landed before stays: the raw lake never holds less than it once held.
     before = raw(tmp_path, "raw_upload_data", DAY)
     server.set_faults(Faults(latency_s=0.4))
-    client = SajClient(server.fleet.app_id, server.fleet.app_secret, server.base_url, tmp_path / "c", timeout_s=0.1,
-                       max_attempts=2, backoff_base_s=0.01, rate_limit=False)
+    client = SajClient(
+        server.fleet.app_id,
+        server.fleet.app_secret,
+        server.base_url,
+        tmp_path / "c",
+        timeout_s=0.1,
+        max_attempts=2,
+        backoff_base_s=0.01,
+        rate_limit=False,
+    )
     with pytest.raises(ApiTransientError, match="Timeout") as info:
         client.device_page()
     assert "gave up after 2 attempts" in str(info.value)
-    result = materialize(server, tmp_path, DAY, assets=select({"saj/raw_upload_data"}), timeout_s=0.1,
-                         raise_on_error=False)
+    result = materialize(
+        server, tmp_path, DAY, assets=select({"saj/raw_upload_data"}), timeout_s=0.1, raise_on_error=False
+    )
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "3 plant/device call(s) failed after retries" in str(failure.event_specific_data.error)
@@ -100,8 +123,9 @@ def test_slow_responses_are_fine_and_timeouts_fail_loudly_then_a_rerun_completes
     assert compare_device_day(server.fleet, tmp_path, DAY)["complete"] == 72
 
 
-@pytest.mark.parametrize("fault", [{"wrong_type_rate": 0.3}, {"missing_field_rate": 0.05}],
-                         ids=["wrong-type", "missing-field"])
+@pytest.mark.parametrize(
+    "fault", [{"wrong_type_rate": 0.3}, {"missing_field_rate": 0.05}], ids=["wrong-type", "missing-field"]
+)
 def test_damaged_sample_fields_mark_their_hour_incomplete_and_invent_nothing(make_simulator, tmp_path, fault):
     server = make_simulator(plants=2, limits=False, faults=Faults(seed=5, **fault))
     assert materialize(server, tmp_path, DAY, assets=DEVICE_ASSETS).success
@@ -114,19 +138,30 @@ def test_a_device_offline_for_hours_leaves_a_visible_gap(make_simulator, tmp_pat
     fleet_sn = "R5X6976G2214E02121"  # Berlin, UTC+2 in September
     span = (datetime(2025, 9, 1, 8, 10, tzinfo=timezone.utc), datetime(2025, 9, 1, 11, 40, tzinfo=timezone.utc))
     server = make_simulator(plants=2, limits=False, faults=Faults(offline={fleet_sn: [span]}))
-    with_plant = select(DEVICE_PATH | {"saj/raw_sec_data", "saj/stg_load_monitor_samples", "plants", "plant_energy_hourly"})
+    with_plant = select(
+        DEVICE_PATH | {"saj/raw_sec_data", "saj/stg_load_monitor_samples", "plants", "plant_energy_hourly"}
+    )
     assert materialize(server, tmp_path, DAY, assets=with_plant).success
     stats = compare_device_day(server.fleet, tmp_path, DAY, sns={fleet_sn})
     assert stats == {"hours": 24, "complete": 20, "partial": 2, "missing": 2}, stats
-    hours = query(tmp_path, "SELECT hour_utc, samples FROM device_energy_hourly WHERE device_sn = $sn AND day = $d "
-                            "ORDER BY hour_utc", {"sn": fleet_sn, "d": DAY})
+    hours = query(
+        tmp_path,
+        "SELECT hour_utc, samples FROM device_energy_hourly WHERE device_sn = $sn AND day = $d ORDER BY hour_utc",
+        {"sn": fleet_sn, "d": DAY},
+    )
     by_hour = {h.hour: s for h, s in zip(hours.hour_utc.dt.tz_convert("UTC"), hours.samples)}
     assert by_hour[8] == 2 and 9 not in by_hour and 10 not in by_hour and by_hour[11] == 4  # 08:00-08:10, 11:40-12:00
     # the other devices are whole
-    assert compare_device_day(server.fleet, tmp_path, DAY, sns={"R6I4835J2194E36216", "H2T4537G2237E04332"})["complete"] == 48
+    assert (
+        compare_device_day(server.fleet, tmp_path, DAY, sns={"R6I4835J2194E36216", "H2T4537G2237E04332"})["complete"]
+        == 48
+    )
     # the plant's hours are as complete as its least complete inverter (its other inverter reported throughout)
-    plant = query(tmp_path, "SELECT hour_utc, samples, source FROM plant_energy_hourly WHERE plant_id = $p AND day = $d",
-                  {"p": server.fleet.device(fleet_sn).plant_id, "d": DAY})
+    plant = query(
+        tmp_path,
+        "SELECT hour_utc, samples, source FROM plant_energy_hourly WHERE plant_id = $p AND day = $d",
+        {"p": server.fleet.device(fleet_sn).plant_id, "d": DAY},
+    )
     assert set(plant.source) == {"devices"} and len(plant) == 24
     plant_hours = {h.hour: s for h, s in zip(plant.hour_utc.dt.tz_convert("UTC"), plant.samples)}
     assert (plant_hours[8], plant_hours[9], plant_hours[10], plant_hours[11]) == (2, 0, 0, 4)

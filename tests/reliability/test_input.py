@@ -63,8 +63,14 @@ def test_a_hostile_device_sn_is_refused_and_the_other_devices_reach_the_warehous
 
     def add_device(payload, params):
         if params.get("plantId") == server.fleet.plants[0].plant_id:
-            payload["data"].append({"deviceType": 1, "inverterData": {"deviceSn": bad, "type": 0, "deviceModel": "R5"},
-                                    "sn": "", "sort": 0})
+            payload["data"].append(
+                {
+                    "deviceType": 1,
+                    "inverterData": {"deviceSn": bad, "type": 0, "deviceModel": "R5"},
+                    "sn": "",
+                    "sort": 0,
+                }
+            )
 
     _wrap(server, "_ep_plant_getPlantAllDeviceList", add_device)
     result = materialize(server, tmp_path, DAY, raise_on_error=False)
@@ -125,14 +131,16 @@ def test_missing_credentials_name_the_variables(make_simulator, tmp_path, monkey
     server = make_simulator(plants=2, limits=False)
     monkeypatch.delenv("SAJ_APP_ID", raising=False)
     monkeypatch.delenv("SAJ_APP_SECRET", raising=False)
-    result = materialize(server, tmp_path, DAY, assets=select({"saj/raw_plants"}), app_id="", app_secret="",
-                         raise_on_error=False)
+    result = materialize(
+        server, tmp_path, DAY, assets=select({"saj/raw_plants"}), app_id="", app_secret="", raise_on_error=False
+    )
     _, message = _failure(result)
     assert "No vendor is configured" in message and "saj: SAJ_APP_ID and SAJ_APP_SECRET" in message
     # from the environment (the code location's resources): the same, and the code location still loads
     monkeypatch.setenv("FLEET_DATA_DIR", str(tmp_path))
-    result = dg.materialize(select({"saj/raw_plants"}), partition_key=DAY.isoformat(), resources=build_resources(),
-                            raise_on_error=False)
+    result = dg.materialize(
+        select({"saj/raw_plants"}), partition_key=DAY.isoformat(), resources=build_resources(), raise_on_error=False
+    )
     assert "SAJ_APP_ID and SAJ_APP_SECRET" in _failure(result)[1]
     assert server.stats()["requests"] == {}
 
@@ -140,7 +148,9 @@ def test_missing_credentials_name_the_variables(make_simulator, tmp_path, monkey
 def test_wrong_credentials_give_the_server_code_and_what_to_do(make_simulator, tmp_path):
     server = make_simulator(plants=2, limits=False)
     wrong = "WRONG-SECRET-0123456789"
-    result = materialize(server, tmp_path, DAY, assets=select({"saj/raw_plants"}), app_secret=wrong, raise_on_error=False)
+    result = materialize(
+        server, tmp_path, DAY, assets=select({"saj/raw_plants"}), app_secret=wrong, raise_on_error=False
+    )
     _, message = _failure(result)
     assert "code 100009" in message and "check SAJ_APP_ID and SAJ_APP_SECRET" in message
     assert wrong not in message

@@ -39,14 +39,21 @@ RAW = ("raw_plants", "raw_devices", "raw_upload_data", "raw_sec_data", "raw_plan
 def _env(server, data_dir):
     home = data_dir / "dagster_home"
     home.mkdir(exist_ok=True)
-    return {**os.environ, "SAJ_APP_ID": server.fleet.app_id, "SAJ_APP_SECRET": server.fleet.app_secret,
-            "SAJ_BASE_URL": server.base_url, "FLEET_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(home),
-            "PYTHONPATH": str(ROOT)}
+    return {
+        **os.environ,
+        "SAJ_APP_ID": server.fleet.app_id,
+        "SAJ_APP_SECRET": server.fleet.app_secret,
+        "SAJ_BASE_URL": server.base_url,
+        "FLEET_DATA_DIR": str(data_dir),
+        "DAGSTER_HOME": str(home),
+        "PYTHONPATH": str(ROOT),
+    }
 
 
 def _start(args, env):
-    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
 
 
 def _kill(proc):
@@ -101,7 +108,9 @@ dg.materialize(raw_assets, partition_key="{DAY}", resources=build_resources())
         assert table.num_rows == old[asset].num_rows, asset  # same calls: old or new, never a mix
     assert _minute_samples(raw(tmp_path, "raw_upload_data", DAY)) in (old_samples, new_samples)
     # the warehouse still answers with the old day, untouched
-    assert query(tmp_path, "SELECT count(*) AS n FROM device_samples WHERE day = $d", {"d": DAY}).n[0] == sum(old_samples.values())
+    assert query(tmp_path, "SELECT count(*) AS n FROM device_samples WHERE day = $d", {"d": DAY}).n[0] == sum(
+        old_samples.values()
+    )
 
     server.set_faults(Faults())
     assert materialize(server, tmp_path, DAY).success  # the rerun completes ...
@@ -147,8 +156,12 @@ dg.materialize([a for a in mart_assets if a.key.path[-1] == "device_samples"], p
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as conn:  # and the file takes writers again
         assert conn.execute("PRAGMA database_size").fetchall()
 
-    assert materialize(server, tmp_path, DAY, assets=[a for a in ALL_ASSETS if a.key.to_user_string() not in
-                                                       {"saj/raw_plants", "saj/raw_devices"}]).success
+    assert materialize(
+        server,
+        tmp_path,
+        DAY,
+        assets=[a for a in ALL_ASSETS if a.key.to_user_string() not in {"saj/raw_plants", "saj/raw_devices"}],
+    ).success
     assert compare_device_day(server.fleet, tmp_path, DAY)["complete"] >= 2 * 13 + 23 - 2
 
 
@@ -158,7 +171,7 @@ def test_a_second_warehouse_writer_waits_for_the_first(make_simulator, tmp_path)
     # Another process (a second run, or someone's DuckDB shell) holds the warehouse for 3 seconds.
     script = f"""
 import duckdb, time
-conn = duckdb.connect({str(tmp_path / 'warehouse.duckdb')!r})
+conn = duckdb.connect({str(tmp_path / "warehouse.duckdb")!r})
 conn.execute("BEGIN TRANSACTION"); conn.execute("DELETE FROM device_samples WHERE day = DATE '2025-09-02'")
 print("LOCKED", flush=True); time.sleep(3); conn.execute("COMMIT"); conn.close()
 """

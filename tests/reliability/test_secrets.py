@@ -59,7 +59,8 @@ def test_no_secret_or_token_leaks_anywhere_in_a_full_debug_run(make_simulator, t
     for path in sorted((tmp_path / "lake").rglob("*.parquet")):
         places[f"parquet bytes {path.name}"] = path.read_bytes().decode("latin-1")
         places[f"parquet rows {path.parent.parent.name}/{path.parent.name}"] = json.dumps(
-            pq.read_table(path).to_pylist(), default=str, ensure_ascii=False)
+            pq.read_table(path).to_pylist(), default=str, ensure_ascii=False
+        )
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
         tables = [t for (t,) in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()]
         assert len(tables) >= 10
@@ -77,8 +78,15 @@ def test_exceptions_of_a_refused_secret_do_not_show_it(make_simulator, tmp_path)
     server = make_simulator(plants=2, limits=False)
     wrong = "RECOGNISABLE-WRONG-SECRET-42"
     instance = dg.DagsterInstance.ephemeral()
-    result = materialize(server, tmp_path, DAY, assets=select({"saj/raw_plants"}), app_secret=wrong, raise_on_error=False,
-                         instance=instance)
+    result = materialize(
+        server,
+        tmp_path,
+        DAY,
+        assets=select({"saj/raw_plants"}),
+        app_secret=wrong,
+        raise_on_error=False,
+        instance=instance,
+    )
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     error = failure.event_specific_data.error
@@ -91,6 +99,7 @@ def test_exceptions_of_a_refused_secret_do_not_show_it(make_simulator, tmp_path)
         client.plant_page()
     except Exception as exc:  # noqa: BLE001
         import pickle
+
         assert wrong not in str(exc) + repr(exc) + repr(exc.__dict__) + str(pickle.loads(pickle.dumps(exc)))
     else:
         raise AssertionError("a wrong secret was accepted")

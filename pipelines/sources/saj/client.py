@@ -97,7 +97,9 @@ def parse_time(value: datetime | date | str) -> datetime:
     raise ValueError(f"not a time in the form yyyy-MM-dd HH:mm:ss: {value!r}")
 
 
-def windows(start: datetime | date | str, end: datetime | date | str, max_span: timedelta) -> list[tuple[datetime, datetime]]:
+def windows(
+    start: datetime | date | str, end: datetime | date | str, max_span: timedelta
+) -> list[tuple[datetime, datetime]]:
     """Split the inclusive range [start, end] into consecutive windows no longer than `max_span`.
 
     Windows end one second before the next one starts (the API's times are inclusive, to the
@@ -159,8 +161,15 @@ class SajClient(ApiClient):
         if slot_store is None:
             shared = share_rate_limits and cache_dir is not None
             slot_store = FileSlotStore(Path(cache_dir) / "ratelimit") if shared else MemorySlotStore()
-        limiter = RateLimiter(DOCUMENTED_QPS, DEFAULT_QPS, qps=qps, qps_scale=qps_scale, enabled=rate_limit,
-                              store=slot_store, namespace=namespace)
+        limiter = RateLimiter(
+            DOCUMENTED_QPS,
+            DEFAULT_QPS,
+            qps=qps,
+            qps_scale=qps_scale,
+            enabled=rate_limit,
+            store=slot_store,
+            namespace=namespace,
+        )
         if token_store is None:
             token_store = FileTokenStore(Path(cache_dir) / "tokens") if cache_dir is not None else MemoryTokenStore()
         tokens = TokenProvider(f"saj\n{namespace}", self._fetch_token, token_store, label=VENDOR)
@@ -189,8 +198,12 @@ class SajClient(ApiClient):
             params = {"appId": self.app_id, "appSecret": "***"}
             cls = ApiCredentialsError if kind in (*CREDENTIAL_KINDS, kinds.PERMISSION) else ApiError
             return cls(VENDOR, endpoint, params, response.code, response.msg, response=response, hint=hint)
-        cls = {kinds.CREDENTIALS: ApiCredentialsError, kinds.TOKEN: ApiCredentialsError,
-               kinds.PERMISSION: ApiPermissionError, kinds.PARAMETER: ApiParameterError}.get(kind, ApiError)
+        cls = {
+            kinds.CREDENTIALS: ApiCredentialsError,
+            kinds.TOKEN: ApiCredentialsError,
+            kinds.PERMISSION: ApiPermissionError,
+            kinds.PARAMETER: ApiParameterError,
+        }.get(kind, ApiError)
         return cls(VENDOR, endpoint, params, response.code, response.msg, response=response, hint=hint)
 
     def authorize(self, headers: dict[str, str], token: str) -> None:
@@ -201,13 +214,24 @@ class SajClient(ApiClient):
         response = self.request("access_token", {"appId": self.app_id, "appSecret": self._secret}, auth=False)
         token = parse_token_data(response.data)
         if token is None:
-            raise ApiError(VENDOR, "access_token", {"appId": self.app_id}, response.code, "no access_token in the answer",
-                           response=response)
+            raise ApiError(
+                VENDOR,
+                "access_token",
+                {"appId": self.app_id},
+                response.code,
+                "no access_token in the answer",
+                response=response,
+            )
         return token
 
     # --- calls --------------------------------------------------------------------------------
-    def call(self, endpoint: str, params: Mapping[str, Any] | None = None, sign_sn: str | None = None,
-             accept_codes: Iterable[int] = ()) -> SajResponse:
+    def call(
+        self,
+        endpoint: str,
+        params: Mapping[str, Any] | None = None,
+        sign_sn: str | None = None,
+        accept_codes: Iterable[int] = (),
+    ) -> SajResponse:
         """GET /open/api/<endpoint> with `params` (signed for device `sign_sn`); the response of a successful
         answer (or of an answer whose code is in `accept_codes`). Raises an `ApiError` subclass otherwise."""
         headers = {"content-language": self.language}
@@ -216,15 +240,20 @@ class SajClient(ApiClient):
         return self.request(endpoint, params, headers=headers, accept_codes=accept_codes)  # type: ignore[return-value]
 
     # --- pagination ---------------------------------------------------------------------------
-    def pages(self, endpoint: str, params: Mapping[str, Any] | None = None, page_size: int = PAGE_SIZE) -> list[SajResponse]:
+    def pages(
+        self, endpoint: str, params: Mapping[str, Any] | None = None, page_size: int = PAGE_SIZE
+    ) -> list[SajResponse]:
         """Every page of a page endpoint (pageSize 100), in order."""
         base = dict(params or {})
         first = self.call(endpoint, {**base, "pageSize": page_size, "pageNum": 1})
         n = total_pages(first.envelope, page_size)
         if n <= 1:
             return [first]
-        rest = self.fan_out(lambda p: self.call(endpoint, {**base, "pageSize": page_size, "pageNum": p}),
-                            range(2, n + 1), max_workers=min(self.max_workers, 4))
+        rest = self.fan_out(
+            lambda p: self.call(endpoint, {**base, "pageSize": page_size, "pageNum": p}),
+            range(2, n + 1),
+            max_workers=min(self.max_workers, 4),
+        )
         out = [first]
         for _page, result in rest:
             if isinstance(result, BaseException):
@@ -232,8 +261,13 @@ class SajClient(ApiClient):
             out.append(result)
         got = sum(len(r.rows) for r in out)
         if first.total is not None and got != first.total:
-            log.warning("SAJ %s: %d rows over %d pages but total says %d (the list changed while paging?)",
-                        endpoint, got, n, first.total)
+            log.warning(
+                "SAJ %s: %d rows over %d pages but total says %d (the list changed while paging?)",
+                endpoint,
+                got,
+                n,
+                first.total,
+            )
         return out
 
     # --- endpoints ----------------------------------------------------------------------------
@@ -249,33 +283,46 @@ class SajClient(ApiClient):
     def plant_devices(self, plant_id: str) -> SajResponse:
         return self.call("plant/getPlantAllDeviceList", {"plantId": plant_id, "userId": ""})
 
-    def upload_data(self, device_sn: str, start: datetime | date | str, end: datetime | date | str,
-                    time_unit: int) -> list[SajResponse]:
+    def upload_data(
+        self, device_sn: str, start: datetime | date | str, end: datetime | date | str, time_unit: int
+    ) -> list[SajResponse]:
         """Device data; minute data (time_unit 0) split into windows of at most 24 h. Signed."""
         spans = windows(start, end, MINUTE_SPAN) if int(time_unit) == 0 else [(parse_time(start), parse_time(end))]
         return [
-            self.call("device/uploadData", {"deviceSn": device_sn, "startTime": fmt_time(s), "endTime": fmt_time(e),
-                                            "timeUnit": int(time_unit)}, sign_sn=device_sn)
+            self.call(
+                "device/uploadData",
+                {"deviceSn": device_sn, "startTime": fmt_time(s), "endTime": fmt_time(e), "timeUnit": int(time_unit)},
+                sign_sn=device_sn,
+            )
             for s, e in spans
         ]
 
-    def history_data(self, device_sn: str, start: datetime | date | str, end: datetime | date | str) -> list[SajResponse]:
+    def history_data(
+        self, device_sn: str, start: datetime | date | str, end: datetime | date | str
+    ) -> list[SajResponse]:
         """historyDataCommon in windows of at most 24 h. Signed."""
         return [
-            self.call("device/historyDataCommon", {"deviceSn": device_sn, "startTime": fmt_time(s),
-                                                   "endTime": fmt_time(e)}, sign_sn=device_sn)
+            self.call(
+                "device/historyDataCommon",
+                {"deviceSn": device_sn, "startTime": fmt_time(s), "endTime": fmt_time(e)},
+                sign_sn=device_sn,
+            )
             for s, e in windows(start, end, MINUTE_SPAN)
         ]
 
-    def sec_data(self, plant_id: str, start: datetime | date | str, end: datetime | date | str,
-                 time_unit: int) -> list[SajResponse]:
+    def sec_data(
+        self, plant_id: str, start: datetime | date | str, end: datetime | date | str, time_unit: int
+    ) -> list[SajResponse]:
         """Load-monitor data; minute data split into 24 h windows. A plant without a load monitor
         answers code 10021: returned (not raised) so the raw layer lands it."""
         spans = windows(start, end, MINUTE_SPAN) if int(time_unit) == 0 else [(parse_time(start), parse_time(end))]
         out = []
         for s, e in spans:
-            r = self.call("device/secData", {"plantId": plant_id, "startTime": fmt_time(s), "endTime": fmt_time(e),
-                                             "timeUnit": int(time_unit)}, accept_codes={10021})
+            r = self.call(
+                "device/secData",
+                {"plantId": plant_id, "startTime": fmt_time(s), "endTime": fmt_time(e), "timeUnit": int(time_unit)},
+                accept_codes={10021},
+            )
             out.append(r)
             if r.code == 10021:  # no load monitor: the other windows would say the same
                 break
@@ -287,9 +334,14 @@ class SajClient(ApiClient):
             client_date = datetime(client_date.year, client_date.month, client_date.day, 23, 59, 59)
         return self.call("plant/getPlantStatisticsData", {"plantId": plant_id, "clientDate": fmt_time(client_date)})
 
-    def alarm_list(self, start: datetime | date | str | None = None, end: datetime | date | str | None = None,
-                   device_sn: str | None = None, status: int | str | Sequence[int] | None = None,
-                   alarm_level: int | str | Sequence[int] | None = None) -> SajResponse:
+    def alarm_list(
+        self,
+        start: datetime | date | str | None = None,
+        end: datetime | date | str | None = None,
+        device_sn: str | None = None,
+        status: int | str | Sequence[int] | None = None,
+        alarm_level: int | str | Sequence[int] | None = None,
+    ) -> SajResponse:
         params: dict[str, Any] = {"deviceSn": device_sn} if device_sn else {"appId": self.app_id}
         if start is not None:
             params["startTime"] = fmt_time(start)
@@ -302,8 +354,14 @@ class SajClient(ApiClient):
         return self.call("device/alarmList", params)
 
     def device_alarm_list(self, device_sn: str, alarm_common_state: int, alarm_device_type: int = 1) -> SajResponse:
-        return self.call("device/getDeviceAlarmList", {"deviceSn": device_sn, "alarmCommonState": int(alarm_common_state),
-                                                       "alarmDeviceType": int(alarm_device_type)})
+        return self.call(
+            "device/getDeviceAlarmList",
+            {
+                "deviceSn": device_sn,
+                "alarmCommonState": int(alarm_common_state),
+                "alarmDeviceType": int(alarm_device_type),
+            },
+        )
 
     def realtime(self, device_sn: str) -> SajResponse:
         return self.call("device/realtimeDataCommon", {"deviceSn": device_sn}, sign_sn=device_sn)

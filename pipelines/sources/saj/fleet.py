@@ -44,8 +44,10 @@ class FleetNotLandedError(RuntimeError):
 
 def _data_rows(table, endpoint: str):
     """The successful answers of `endpoint`, oldest first (so a later answer about the same plant wins)."""
-    rows = sorted((r for r in table.to_pylist() if r["endpoint"] == endpoint and r["api_code"] in SUCCESS_CODES),
-                  key=lambda r: r["fetched_at"])
+    rows = sorted(
+        (r for r in table.to_pylist() if r["endpoint"] == endpoint and r["api_code"] in SUCCESS_CODES),
+        key=lambda r: r["fetched_at"],
+    )
     for row in rows:
         yield row, json.loads(row["body"])
 
@@ -83,8 +85,11 @@ def load_fleet(lake: Lake, day: date, with_devices: bool = True) -> Fleet:
             plant_type=_int_or_none(details.get("type")),
             has_load_monitor=_int_or_none(details.get("isInstallMeter")) == 1,
         )
-    lists = {row["plant_id"]: body for row, body in _data_rows(devices_table, "plant/getPlantAllDeviceList")} \
-        if with_devices else {}
+    lists = (
+        {row["plant_id"]: body for row, body in _data_rows(devices_table, "plant/getPlantAllDeviceList")}
+        if with_devices
+        else {}
+    )
     for plant_id, body in lists.items():
         plant = plants.get(plant_id)
         if plant is None:
@@ -145,5 +150,7 @@ def devices_with_open_alarms(lake: Lake, day: date) -> set[str]:
     return {
         row["device_sn"]
         for row, body in _data_rows(table, "device/getDeviceAlarmList")
-        if row["device_sn"] and json.loads(row["request_params"]).get("alarmCommonState") in (1, "1") and body.get("data")
+        if row["device_sn"]
+        and json.loads(row["request_params"]).get("alarmCommonState") in (1, "1")
+        and body.get("data")
     }

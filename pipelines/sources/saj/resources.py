@@ -32,8 +32,12 @@ class SajApiResource(dg.ConfigurableResource):
 
     def _settings(self) -> SajSettings:
         env = SajSettings.from_env()
-        return SajSettings(app_id=self.app_id or env.app_id, app_secret=self.app_secret or env.app_secret,
-                           base_url=(self.base_url or env.base_url).rstrip("/"), alarm_poll_seconds=env.alarm_poll_seconds)
+        return SajSettings(
+            app_id=self.app_id or env.app_id,
+            app_secret=self.app_secret or env.app_secret,
+            base_url=(self.base_url or env.base_url).rstrip("/"),
+            alarm_poll_seconds=env.alarm_poll_seconds,
+        )
 
     @property
     def configured(self) -> bool:

@@ -84,13 +84,16 @@ def saj_open_alarms(context: dg.SensorEvaluationContext, saj: SajApiResource, la
     context.update_cursor(json.dumps({"open": current}))
     if not days:
         return dg.SkipReason("no partition for today (before FLEET_START_DATE?)")
-    missing_fleet = any(not lake.lake.raw_files("saj", asset, [day]) for asset in ("raw_plants", "raw_devices")
-                        for day in days)
+    missing_fleet = any(
+        not lake.lake.raw_files("saj", asset, [day]) for asset in ("raw_plants", "raw_devices") for day in days
+    )
     selection = [dg.AssetKey(list(k)) for k in ((*FLEET_ASSETS, *ALARM_ASSETS) if missing_fleet else ALARM_ASSETS)]
     what = "first poll" if previous is None else f"{len(opened)} opened, {len(closed)} closed"
     context.log.info(f"alarms: {what}; {len(current)} open; refreshing {days[0]} .. {days[-1]}")
     digest = hashlib.sha256(json.dumps([current, [d.isoformat() for d in days]]).encode()).hexdigest()[:16]
-    return range_request(days, "alarms", run_key=f"alarms-{digest}", tags={"fleet/alarms": what}, asset_selection=selection)
+    return range_request(
+        days, "alarms", run_key=f"alarms-{digest}", tags={"fleet/alarms": what}, asset_selection=selection
+    )
 
 
 sensors = [saj_open_alarms]

@@ -65,7 +65,13 @@ def test_rematerialising_a_day_replaces_it(make_simulator, tmp_path):
     land(server, tmp_path)
     second = landed_rows(tmp_path)
     assert len(second) == len(first)
-    key = lambda row: (row["asset"], row["endpoint"], row["plant_id"] or "", row["device_sn"] or "", row["request_params"])
+    key = lambda row: (
+        row["asset"],
+        row["endpoint"],
+        row["plant_id"] or "",
+        row["device_sn"] or "",
+        row["request_params"],
+    )
     assert sorted(map(key, second)) == sorted(map(key, first))
 
 
@@ -92,7 +98,9 @@ def test_a_device_that_keeps_failing_fails_the_partition_and_is_listed(make_simu
     rows = devices.to_pylist()
     listing = next(row for row in rows if row["endpoint"] == "plant/getPlantAllDeviceList")
     body = json.loads(listing["body"])
-    body["data"].append({"deviceType": 1, "inverterData": {"deviceSn": "R5X9999J0000E00000", "type": 0}, "sn": "", "sort": 0})
+    body["data"].append(
+        {"deviceType": 1, "inverterData": {"deviceSn": "R5X9999J0000E00000", "type": 0}, "sn": "", "sort": 0}
+    )
     listing["body"] = json.dumps(body)
     path = land_rows(tmp_path, "raw_devices", DAY, [])  # a new attempt in place of the day's, then edited
     pq.write_table(pa.Table.from_pylist(rows, schema=RAW_SCHEMA), path)
@@ -124,9 +132,24 @@ def test_the_cli_materialises_a_range_in_one_run(make_simulator, tmp_path):
     }
     (tmp_path / "dagster_home").mkdir()
     done = subprocess.run(
-        [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "pipelines.definitions",
-         "--select", "group:saj_raw", "--partition-range", "2025-09-01...2025-09-03"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "dagster",
+            "asset",
+            "materialize",
+            "-m",
+            "pipelines.definitions",
+            "--select",
+            "group:saj_raw",
+            "--partition-range",
+            "2025-09-01...2025-09-03",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     for day in (date(2025, 9, 1), date(2025, 9, 2), date(2025, 9, 3)):

@@ -1,9 +1,9 @@
 """The SMA stand-in over real HTTP, on the session's shared fleets (tests/conftest.py), with a small client.
 
-    def test_x(make_sma):
-        sma = make_sma(consented=True)            # SmaServer kwargs; Fleet kwargs via fleet_kwargs={...}
-        sma.get("/v1/plants").json()               # a token is fetched on first use
-        sma.truth_plant(0, day)                     # the fleet's truth of the plant with index 0
+def test_x(make_sma):
+    sma = make_sma(consented=True)            # SmaServer kwargs; Fleet kwargs via fleet_kwargs={...}
+    sma.get("/v1/plants").json()               # a token is fetched on first use
+    sma.truth_plant(0, day)                     # the fleet's truth of the plant with index 0
 """
 
 from __future__ import annotations
@@ -35,9 +35,13 @@ class Sma:
 
     # --- protocol
     def new_token(self, **kw) -> str:
-        r = self.http.post(self.s.auth_url + "/oauth2/token", timeout=5,
-                           auth=(self.info["client_id"], self.info["client_secret"]),
-                           data={"grant_type": "client_credentials"}, **kw)
+        r = self.http.post(
+            self.s.auth_url + "/oauth2/token",
+            timeout=5,
+            auth=(self.info["client_id"], self.info["client_secret"]),
+            data={"grant_type": "client_credentials"},
+            **kw,
+        )
         assert r.status_code == 200, r.text
         self.token = r.json()["access_token"]
         return self.token
@@ -45,8 +49,9 @@ class Sma:
     def get(self, path: str, token: str | None = None, **params) -> requests.Response:
         if token is None:
             token = self.token or self.new_token()
-        return self.http.get(self.s.api_url + path, params=params, timeout=10,
-                             headers={"Authorization": f"Bearer {token}"})
+        return self.http.get(
+            self.s.api_url + path, params=params, timeout=10, headers={"Authorization": f"Bearer {token}"}
+        )
 
     def ok(self, path: str, **params) -> dict:
         r = self.get(path, **params)
@@ -54,12 +59,17 @@ class Sma:
         return r.json()
 
     def consent_request(self, email: str) -> requests.Response:
-        return self.http.post(self.s.consent_url + "/oauth2/v2/bc-authorize", json={"loginHint": email},
-                              headers={"Authorization": f"Bearer {self.token or self.new_token()}"}, timeout=5)
+        return self.http.post(
+            self.s.consent_url + "/oauth2/v2/bc-authorize",
+            json={"loginHint": email},
+            headers={"Authorization": f"Bearer {self.token or self.new_token()}"},
+            timeout=5,
+        )
 
     def owner_decides(self, email: str, decision: str) -> requests.Response:
-        return requests.post(self.s.admin_url + "/sma/consent", json={"loginHint": email, "decision": decision},
-                             timeout=5)
+        return requests.post(
+            self.s.admin_url + "/sma/consent", json={"loginHint": email, "decision": decision}, timeout=5
+        )
 
     # --- mapping and truth
     def plant(self, index: int) -> dict:
@@ -69,12 +79,18 @@ class Sma:
         return [d for d in self.plant(index)["devices"] if d["kind"] == kind]
 
     def balance(self, index: int, day: date, energy: bool, period: str = "Day") -> dict:
-        return self.ok(f"/v1/plants/{self.plant(index)['plantId']}/measurements/sets/EnergyBalance/{period}",
-                       Date=day.isoformat(), ReturnEnergyValues=str(energy).lower())
+        return self.ok(
+            f"/v1/plants/{self.plant(index)['plantId']}/measurements/sets/EnergyBalance/{period}",
+            Date=day.isoformat(),
+            ReturnEnergyValues=str(energy).lower(),
+        )
 
     def device_set(self, device_id: str, set_type: str, day: date, energy: bool) -> dict:
-        return self.ok(f"/v1/devices/{device_id}/measurements/sets/{set_type}/Day", Date=day.isoformat(),
-                       ReturnEnergyValues=str(energy).lower())
+        return self.ok(
+            f"/v1/devices/{device_id}/measurements/sets/{set_type}/Day",
+            Date=day.isoformat(),
+            ReturnEnergyValues=str(energy).lower(),
+        )
 
     def truth_plant(self, index: int, day: date):
         return self.fleet.plant_day(self.plant(index)["fleet_plant_id"], day)

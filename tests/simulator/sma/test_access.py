@@ -11,13 +11,17 @@ from simulator import Faults
 
 # --- tokens -------------------------------------------------------------------------------------
 
+
 def test_token_by_basic_auth_or_form_fields_and_the_errors(make_sma):
     sma = make_sma()
     url = sma.s.auth_url + "/oauth2/token"
     cid, secret = sma.info["client_id"], sma.info["client_secret"]
     form = requests.post(url, data={"grant_type": "client_credentials", "client_id": cid, "client_secret": secret})
-    basic = requests.post(url, data={"grant_type": "client_credentials"},
-                          headers={"Authorization": "Basic " + base64.b64encode(f"{cid}:{secret}".encode()).decode()})
+    basic = requests.post(
+        url,
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": "Basic " + base64.b64encode(f"{cid}:{secret}".encode()).decode()},
+    )
     assert form.status_code == basic.status_code == 200
     assert form.json()["access_token"] != basic.json()["access_token"]
     for token in (form.json()["access_token"], basic.json()["access_token"]):  # both live at once
@@ -62,14 +66,18 @@ def test_a_test_can_end_every_token_mid_run(make_sma):
 
 def test_early_expiry_fault_kills_tokens_before_expires_in(make_sma):
     sma = make_sma(consented=True, faults=Faults(token_ttl_s=0.2))
-    r = requests.post(sma.s.auth_url + "/oauth2/token", data={"grant_type": "client_credentials"},
-                      auth=(sma.info["client_id"], sma.info["client_secret"])).json()
+    r = requests.post(
+        sma.s.auth_url + "/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(sma.info["client_id"], sma.info["client_secret"]),
+    ).json()
     assert r["expires_in"] == 300  # announced as usual
     time.sleep(0.3)
     assert sma.get("/v1/plants", token=r["access_token"]).status_code == 401
 
 
 # --- consent ------------------------------------------------------------------------------------
+
 
 def test_consent_flow_pending_accepted_declined_revoked(make_sma):
     sma = make_sma()  # nobody has consented yet
@@ -80,12 +88,19 @@ def test_consent_flow_pending_accepted_declined_revoked(make_sma):
 
     stranger = sma.consent_request("someone@example.com")
     assert stranger.status_code == 400 and "not a plant owner" in stranger.json()["message"]
-    assert requests.get(sma.s.consent_url + "/oauth2/v2/bc-authorize/someone@example.com",
-                        headers={"Authorization": f"Bearer {sma.token}"}).status_code == 404
+    assert (
+        requests.get(
+            sma.s.consent_url + "/oauth2/v2/bc-authorize/someone@example.com",
+            headers={"Authorization": f"Bearer {sma.token}"},
+        ).status_code
+        == 404
+    )
 
     r = sma.consent_request(a)
     assert r.status_code == 200 and r.json() == {"loginHint": a, "state": "Pending"}
-    status = requests.get(f"{sma.s.consent_url}/oauth2/v2/bc-authorize/{a}", headers={"Authorization": f"Bearer {sma.token}"})
+    status = requests.get(
+        f"{sma.s.consent_url}/oauth2/v2/bc-authorize/{a}", headers={"Authorization": f"Bearer {sma.token}"}
+    )
     assert status.json()["state"] == "Pending"
     assert sma.ok("/v1/plants") == {"plants": []}  # pending is not enough
 
@@ -117,6 +132,7 @@ def test_the_owners_and_their_plants_are_published_for_tests(make_sma):
 
 
 # --- rate limit ---------------------------------------------------------------------------------
+
 
 def test_bucket_answers_429_with_retry_after_and_refills(make_sma):
     sma = make_sma(consented=True, bucket_size=5, refill_s=1.0)

@@ -97,8 +97,9 @@ def test_before_the_swap_day_the_new_inverter_does_not_exist(make_sma):
     sma = make_sma(fleet=early, consented=True)
     old, new = [d for d in sma.devices(0, "pv") if d["fleet_sn"] == sma.devices(0, "pv")[-1]["fleet_sn"]]
     lean = sma.ok(f"/v1/plants/{sma.plant(0)['plantId']}/devices/lean")["devices"]
-    assert {d["deviceId"]: d["isActive"] for d in lean if d["deviceId"] in (old["deviceId"], new["deviceId"])} == \
-        {old["deviceId"]: True}
+    assert {d["deviceId"]: d["isActive"] for d in lean if d["deviceId"] in (old["deviceId"], new["deviceId"])} == {
+        old["deviceId"]: True
+    }
     assert sma.get(f"/v1/devices/{new['deviceId']}/measurements/sets").status_code == 404
 
 
@@ -141,8 +142,12 @@ def test_a_device_day_costs_well_under_100_ms_of_server_work(sma):
         for k in range(3):
             day = (DAY - timedelta(days=10 + k)).isoformat()  # uncached days
             t = time.perf_counter()
-            a = sma.s.handle_api("GET", f"monitoring/v1/devices/{dev}/measurements/sets/{set_type}/Day",
-                                 {"Date": day, "ReturnEnergyValues": "true"}, headers)
+            a = sma.s.handle_api(
+                "GET",
+                f"monitoring/v1/devices/{dev}/measurements/sets/{set_type}/Day",
+                {"Date": day, "ReturnEnergyValues": "true"},
+                headers,
+            )
             times.append(time.perf_counter() - t)
             assert a.status == 200
         best[set_type] = min(times)
@@ -151,9 +156,27 @@ def test_a_device_day_costs_well_under_100_ms_of_server_work(sma):
 
 def test_cli_starts_and_answers():
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "simulator", "sma", "--port", "0", "--plants", "2",
-                             "--now", "2025-11-03T12:00:00Z", "--consented", "--bucket-size", "50"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "simulator",
+            "sma",
+            "--port",
+            "0",
+            "--plants",
+            "2",
+            "--now",
+            "2025-11-03T12:00:00Z",
+            "--consented",
+            "--bucket-size",
+            "50",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         lines = []
         while sum(line.startswith("owner") for line in lines) < 2:  # the banner ends with the two owners
@@ -164,10 +187,15 @@ def test_cli_starts_and_answers():
         cid = re.search(r"client id\s+: (\S+)", text).group(1)
         secret = re.search(r"client secret\s+: (\S+)", text).group(1)
         assert set(urls) == {"SMA_AUTH_URL", "SMA_CONSENT_URL", "SMA_API_URL"} and "consent: Accepted" in text
-        token = requests.post(urls["SMA_AUTH_URL"] + "/oauth2/token", data={"grant_type": "client_credentials"},
-                              auth=(cid, secret), timeout=5).json()["access_token"]
-        plants = requests.get(urls["SMA_API_URL"] + "/v1/plants", headers={"Authorization": f"Bearer {token}"},
-                              timeout=5).json()["plants"]
+        token = requests.post(
+            urls["SMA_AUTH_URL"] + "/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(cid, secret),
+            timeout=5,
+        ).json()["access_token"]
+        plants = requests.get(
+            urls["SMA_API_URL"] + "/v1/plants", headers={"Authorization": f"Bearer {token}"}, timeout=5
+        ).json()["plants"]
         assert len(plants) == 2
     finally:
         proc.terminate()

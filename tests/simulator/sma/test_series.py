@@ -17,9 +17,14 @@ import pytest
 import requests
 
 DAY = date(2025, 11, 2)
-PLANT_COLS = {"pvGeneration": "pv_w", "totalConsumption": "load_w", "gridConsumption": "grid_import_w",
-              "gridFeedIn": "grid_export_w", "batteryCharging": "battery_charge_w",
-              "batteryDischarging": "battery_discharge_w"}
+PLANT_COLS = {
+    "pvGeneration": "pv_w",
+    "totalConsumption": "load_w",
+    "gridConsumption": "grid_import_w",
+    "gridFeedIn": "grid_export_w",
+    "batteryCharging": "battery_charge_w",
+    "batteryDischarging": "battery_discharge_w",
+}
 
 
 def oracle(truth: pd.DataFrame, k: int, zone: str | None, first_row: int = 0) -> list[dict]:
@@ -33,11 +38,13 @@ def oracle(truth: pd.DataFrame, k: int, zone: str | None, first_row: int = 0) ->
     out, prev = [], first_row * k
     for j in range(first_row, len(truth) // k):
         end = (j + 1) * k
-        if rep[j * k:end].all():
+        if rep[j * k : end].all():
             row = {"time": stamps[end - 1], "slots": end - prev}
             for c in cols:
                 row[c] = (int(cum[c][end] - cum[c][prev]), int(cum[c][end] // 12 - cum[c][prev] // 12))
-            row["soc"] = float(truth["battery_soc_pct"].iloc[end - 1]) if truth["battery_soc_pct"].notna().all() else None
+            row["soc"] = (
+                float(truth["battery_soc_pct"].iloc[end - 1]) if truth["battery_soc_pct"].notna().all() else None
+            )
             out.append(row)
             prev = end
     return out
@@ -73,8 +80,10 @@ def test_ennexos_balance_is_the_truth_every_five_minutes(sma, energy):
         assert abs(sum(r["totalConsumption"] for r in got) / 1000 - truth["load_kwh"].sum()) < 0.001
     else:  # mean W balance in every interval, as the truth's
         for r in got:
-            assert r["pvGeneration"] + r["gridConsumption"] + r["batteryDischarging"] == \
-                r["totalConsumption"] + r["gridFeedIn"] + r["batteryCharging"]
+            assert (
+                r["pvGeneration"] + r["gridConsumption"] + r["batteryDischarging"]
+                == r["totalConsumption"] + r["gridFeedIn"] + r["batteryCharging"]
+            )
 
 
 @pytest.mark.parametrize("energy", [True, False])
@@ -88,12 +97,15 @@ def test_classic_balance_aggregates_three_truth_slots_per_row(sma, energy):
     assert_matches(got["set"], want, PLANT_COLS, energy)
 
 
-@pytest.mark.parametrize("i, day, rows", [
-    (4, date(2025, 3, 30), 276),   # Berlin spring forward, ennexOS: 01:55 is followed by 03:00
-    (4, date(2025, 10, 26), 300),  # Berlin fall back, ennexOS: 02:05 ... 03:00 twice
-    (1, date(2025, 10, 5), 92),    # Sydney spring forward, classic
-    (5, date(2025, 4, 6), 100),    # Sydney fall back, classic, with a logger outage that morning
-])
+@pytest.mark.parametrize(
+    "i, day, rows",
+    [
+        (4, date(2025, 3, 30), 276),  # Berlin spring forward, ennexOS: 01:55 is followed by 03:00
+        (4, date(2025, 10, 26), 300),  # Berlin fall back, ennexOS: 02:05 ... 03:00 twice
+        (1, date(2025, 10, 5), 92),  # Sydney spring forward, classic
+        (5, date(2025, 4, 6), 100),  # Sydney fall back, classic, with a logger outage that morning
+    ],
+)
 def test_daylight_saving_days(sma, i, day, rows):
     k = 3 if sma.plant(i)["classic"] else 1
     truth = sma.truth_plant(i, day)
@@ -131,16 +143,17 @@ def test_utc_switch_stamps_the_same_rows_in_utc(sma):
 def test_device_sets_are_the_devices_truth(sma, energy):
     i = 2  # Kuala Lumpur, ennexOS, AC-coupled: PV inverter, battery inverter, meter
     zone = zone_of(sma, i)
-    pv, = sma.devices(i, "pv")
+    (pv,) = sma.devices(i, "pv")
     got = sma.device_set(pv["deviceId"], "EnergyAndPowerPv", DAY, energy)["set"]
     assert_matches(got, oracle(sma.truth_device(pv["fleet_sn"], DAY), 1, zone), {"pvGeneration": "pv_w"}, energy)
-    bat, = sma.devices(i, "battery")
+    (bat,) = sma.devices(i, "battery")
     got = sma.device_set(bat["deviceId"], "EnergyAndPowerBattery", DAY, energy)["set"]
     want = oracle(sma.truth_device(bat["fleet_sn"], DAY), 1, zone)
-    assert_matches(got, want, {"batteryCharging": "battery_charge_w", "batteryDischarging": "battery_discharge_w"},
-                   energy)
+    assert_matches(
+        got, want, {"batteryCharging": "battery_charge_w", "batteryDischarging": "battery_discharge_w"}, energy
+    )
     assert [r["batteryStateOfCharge"] for r in got] == [w["soc"] for w in want]
-    meter, = sma.devices(i, "meter")
+    (meter,) = sma.devices(i, "meter")
     plant_truth = oracle(sma.truth_plant(i, DAY), 1, zone)
     got = sma.device_set(meter["deviceId"], "EnergyAndPowerInOut", DAY, energy)["set"]
     assert_matches(got, plant_truth, {"gridFeedIn": "grid_export_w", "gridConsumption": "grid_import_w"}, energy)
@@ -148,24 +161,41 @@ def test_device_sets_are_the_devices_truth(sma, energy):
     assert_matches(got, plant_truth, {"consumption": "load_w"}, energy)
     # PowerAc carries the same mean power whatever ReturnEnergyValues says
     got = sma.device_set(pv["deviceId"], "PowerAc", DAY, energy)["set"]
-    assert_matches([{"time": r["time"], "p": r["activePower"]} for r in got],
-                   oracle(sma.truth_device(pv["fleet_sn"], DAY), 1, zone), {"p": "pv_w"}, False)
+    assert_matches(
+        [{"time": r["time"], "p": r["activePower"]} for r in got],
+        oracle(sma.truth_device(pv["fleet_sn"], DAY), 1, zone),
+        {"p": "pv_w"},
+        False,
+    )
 
 
 def test_classic_device_rows_are_fifteen_minute_means(sma):
     i = 5
-    pv, = sma.devices(i, "pv")
+    (pv,) = sma.devices(i, "pv")
     got = sma.device_set(pv["deviceId"], "EnergyAndPowerPv", DAY, False)
     assert got["resolution"] == "FifteenMinutes"
-    assert_matches(got["set"], oracle(sma.truth_device(pv["fleet_sn"], DAY), 3, zone_of(sma, i)),
-                   {"pvGeneration": "pv_w"}, False)
+    assert_matches(
+        got["set"], oracle(sma.truth_device(pv["fleet_sn"], DAY), 3, zone_of(sma, i)), {"pvGeneration": "pv_w"}, False
+    )
     assert any(r["pvGeneration"] != int(r["pvGeneration"]) for r in got["set"])  # means of three, 3 decimals
 
 
 def test_properties_without_a_value_are_left_out(sma):
-    every = {"time", "pvGeneration", "directConsumption", "totalConsumption", "batteryCharging",
-             "batteryDischarging", "batteryStateOfCharge", "gridFeedIn", "gridConsumption", "selfConsumption",
-             "autarkyRate", "selfConsumptionRate", "selfSupply"}
+    every = {
+        "time",
+        "pvGeneration",
+        "directConsumption",
+        "totalConsumption",
+        "batteryCharging",
+        "batteryDischarging",
+        "batteryStateOfCharge",
+        "gridFeedIn",
+        "gridConsumption",
+        "selfConsumption",
+        "autarkyRate",
+        "selfConsumptionRate",
+        "selfSupply",
+    }
     battery = {"batteryCharging", "batteryDischarging", "batteryStateOfCharge"}
     for i in range(6):
         info = sma.plant(i)
@@ -206,9 +236,10 @@ def test_gap_rows_are_missing_and_the_next_row_carries_their_energy(sma):
 
 def test_offline_span_drops_rows_of_that_device_and_the_plant(make_sma):
     from simulator import Faults
+
     probe = make_sma(consented=True)
     i = 3
-    pv, = probe.devices(i, "pv")
+    (pv,) = probe.devices(i, "pv")
     a = pd.Timestamp("2025-11-02 10:00", tz=zone_of(probe, i)).tz_convert("UTC").isoformat()
     b = pd.Timestamp("2025-11-02 11:00", tz=zone_of(probe, i)).tz_convert("UTC").isoformat()
     sma = make_sma(consented=True, faults=Faults(offline={pv["fleet_sn"]: [(a, b)]}))

@@ -45,8 +45,11 @@ def types_of(row: dict) -> dict:
 def test_token_answer_has_the_captured_keys_without_a_refresh_token(make_sma):
     sma = make_sma()
     want = fixture("oauth2_token_authorization_code_offline_access.json")
-    r = sma.http.post(sma.s.auth_url + "/oauth2/token", data={"grant_type": "client_credentials"},
-                      auth=(sma.info["client_id"], sma.info["client_secret"]))
+    r = sma.http.post(
+        sma.s.auth_url + "/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(sma.info["client_id"], sma.info["client_secret"]),
+    )
     got = r.json()
     # client credentials: no refresh token, no user session; everything else as captured
     assert set(got) == set(want) - {"refresh_token", "session_state"}
@@ -89,7 +92,9 @@ def test_lean_device_list_like_the_capture(sma):
         for d in got["devices"]:
             assert types_of(d) == types_of(inverter if "generatorPower" in d else other)
             assert d["isActive"] is True
-    types = {d["type"] for i in range(6) for d in sma.ok(f"/v1/plants/{sma.plant(i)['plantId']}/devices/lean")["devices"]}
+    types = {
+        d["type"] for i in range(6) for d in sma.ok(f"/v1/plants/{sma.plant(i)['plantId']}/devices/lean")["devices"]
+    }
     assert types == {"Solar Inverters", "Battery Inverter", "Monitoring and control"}
 
 
@@ -103,8 +108,10 @@ def test_sets_of_a_device_like_the_capture(sma):
 
 def test_pv_series_like_the_captures_in_both_units(sma):
     pv = sma.devices(2, "pv")[0]["deviceId"]
-    for energy, name in ((False, "v1_devices_EnergyAndPowerPv_Day.json"),
-                         (True, "v1_devices_EnergyAndPowerPv_Day_ReturnEnergyValues.json")):
+    for energy, name in (
+        (False, "v1_devices_EnergyAndPowerPv_Day.json"),
+        (True, "v1_devices_EnergyAndPowerPv_Day_ReturnEnergyValues.json"),
+    ):
         want, got = fixture(name), sma.device_set(pv, "EnergyAndPowerPv", DAY, energy)
         assert shape(got) == shape(want)
         assert got["resolution"] == "FiveMinutes" and got["setType"] == "EnergyAndPowerPv"
@@ -121,8 +128,9 @@ def test_power_ac_has_only_the_captured_properties(sma):
     for i in range(6):
         for d in sma.devices(i, "pv") + sma.devices(i, "hybrid"):
             got = sma.device_set(d["deviceId"], "PowerAc", DAY, False)
-            assert {k: v for k, v in shape(got).items() if k != "set"} == {k: v for k, v in shape(want).items()
-                                                                          if k != "set"}
+            assert {k: v for k, v in shape(got).items() if k != "set"} == {
+                k: v for k, v in shape(want).items() if k != "set"
+            }
             for row in got["set"]:
                 assert set(row) <= captured and {"time", "activePower", "gridFrequency", "voltagePhaseA"} <= set(row)
 
@@ -148,8 +156,11 @@ def test_power_dc_like_the_captured_full_day_with_its_night_quirk(sma):
     # as captured at 02:45 and 20:45: empty arrays, and isolationResistance left out (not null)
     odd = [r for r in got["set"] if r["dcPowerInput"] == []]
     assert odd and all(set(r) == {"time", "dcPowerInput", "dcVoltageInput", "dcCurrentInput"} for r in odd)
-    assert all(r.get("isolationResistance") == 3_000_000.0 for r in got["set"]
-               if r["dcPowerInput"] and r["dcPowerInput"][0]["value"] == 0)
+    assert all(
+        r.get("isolationResistance") == 3_000_000.0
+        for r in got["set"]
+        if r["dcPowerInput"] and r["dcPowerInput"][0]["value"] == 0
+    )
 
 
 def test_energy_balance_wraps_rows_like_the_device_sets(sma):
@@ -157,7 +168,8 @@ def test_energy_balance_wraps_rows_like_the_device_sets(sma):
     assert list(got) == ["plant", "setType", "resolution", "set"]
     assert types_of(got["plant"]) == types_of(fixture("v1_devices_EnergyAndPowerPv_Day.json")["plant"])
     assert got["setType"] == "EnergyBalance" and got["resolution"] == "FifteenMinutes"
-    assert all(STAMP.match(r["time"]) and all(isinstance(v, float) for k, v in r.items() if k != "time")
-               for r in got["set"])
+    assert all(
+        STAMP.match(r["time"]) and all(isinstance(v, float) for k, v in r.items() if k != "time") for r in got["set"]
+    )
     plant_sets = sma.ok(f"/v1/plants/{sma.plant(1)['plantId']}/measurements/sets")
     assert plant_sets["sets"] == ["EnergyBalance"]

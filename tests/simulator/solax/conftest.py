@@ -37,8 +37,7 @@ class Cloud:
 
     def post(self, wifi_sn, token=None, **kw):
         tok = self.token if token is None else token
-        return self.http.post(self.s.base_url + V2, headers={"tokenId": tok}, json={"wifiSn": wifi_sn},
-                              timeout=5, **kw)
+        return self.http.post(self.s.base_url + V2, headers={"tokenId": tok}, json={"wifiSn": wifi_sn}, timeout=5, **kw)
 
     def poll(self, wifi_sn, token=None) -> dict:
         r = self.post(wifi_sn, token)
@@ -46,8 +45,9 @@ class Cloud:
         return r.json()
 
     def poll_v1(self, sn, token=None) -> dict:
-        r = self.http.get(self.s.base_url + V1, params={"tokenId": self.token if token is None else token, "sn": sn},
-                          timeout=5)
+        r = self.http.get(
+            self.s.base_url + V1, params={"tokenId": self.token if token is None else token, "sn": sn}, timeout=5
+        )
         assert r.status_code == 200, r.text
         return r.json()
 
@@ -96,11 +96,15 @@ class Truth:
     Built from the public truth frames (fleet.device_day / plant_day), not from the stand-in's code."""
 
     def __init__(self, fleet, plant, first: date, last: date, device_sn: str | None = None):
-        frames = [_frame(fleet, plant.plant_id, device_sn, first + timedelta(days=i))
-                  for i in range((last - first).days + 1)]
+        frames = [
+            _frame(fleet, plant.plant_id, device_sn, first + timedelta(days=i)) for i in range((last - first).days + 1)
+        ]
         self.start = np.array([int(x.timestamp()) for f in frames for x in f["ts_utc"]], dtype=np.int64)
-        self.w = {c: np.concatenate([f[c].to_numpy(dtype="float64", na_value=0.0) for f in frames])
-                  for c in frames[0].columns if c.endswith("_w")}
+        self.w = {
+            c: np.concatenate([f[c].to_numpy(dtype="float64", na_value=0.0) for f in frames])
+            for c in frames[0].columns
+            if c.endswith("_w")
+        }
         self.soc = np.concatenate([f["battery_soc_pct"].to_numpy(dtype="float64", na_value=0.0) for f in frames])
         assert (np.diff(self.start) == 300).all()
 

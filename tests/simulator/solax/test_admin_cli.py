@@ -34,8 +34,12 @@ def test_sites_csv_is_one_row_per_registration_number(make_solax):
     assert len(rows) == len(fl.devices) and len({row["wifi_sn"] for row in rows}) == len(rows)
     for row, dev in zip(rows, fl.devices):
         p = fl.plant(dev.plant_id)
-        assert (row["plant_id"], row["plant_name"], row["time_zone"], float(row["system_power_kwp"])) == \
-            (p.plant_id, p.name, p.time_zone, p.system_power_kwp)
+        assert (row["plant_id"], row["plant_name"], row["time_zone"], float(row["system_power_kwp"])) == (
+            p.plant_id,
+            p.name,
+            p.time_zone,
+            p.system_power_kwp,
+        )
         assert len(row["wifi_sn"]) == 10 and row["wifi_sn"].startswith("S")
     assert {row["time_zone"] for row in rows} >= {"PRC", "Europe/Berlin"}
     assert s.sites_csv() == r.text
@@ -80,9 +84,27 @@ def test_fleet_size_from_dongles(dongles):
 
 
 def test_cli_serves_until_stopped():
-    proc = subprocess.Popen([sys.executable, "-m", "simulator", "solax", "--port", "0", "--dongles", "4",
-                             "--seed", "3", "--now", "2025-06-01T12:00:00Z", "--upload-time-zone", "utc"],
-                            stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "simulator",
+            "solax",
+            "--port",
+            "0",
+            "--dongles",
+            "4",
+            "--seed",
+            "3",
+            "--now",
+            "2025-06-01T12:00:00Z",
+            "--upload-time-zone",
+            "utc",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         lines = [proc.stdout.readline() for _ in range(4)]
         assert lines[0].startswith("SolaX Cloud simulator serving 4 dongles on 3 plants (seed 3)"), lines
@@ -92,8 +114,12 @@ def test_cli_serves_until_stopped():
         sites = list(csv.DictReader(io.StringIO(requests.get(field["sites"], timeout=5).text)))
         assert len(sites) == 4
         for row in sites:
-            body = requests.post(base + "/api/v2/dataAccess/realtimeInfo/get", headers={"tokenId": token},
-                                 json={"wifiSn": row["wifi_sn"]}, timeout=5).json()
+            body = requests.post(
+                base + "/api/v2/dataAccess/realtimeInfo/get",
+                headers={"tokenId": token},
+                json={"wifiSn": row["wifi_sn"]},
+                timeout=5,
+            ).json()
             assert body["success"] is True and body["code"] == 0
             assert body["result"]["uploadTime"].replace(" ", "T") + "Z" == body["result"]["utcDateTime"]
             assert body["result"]["utcDateTime"] < "2025-06-01T12:00:00Z"

@@ -96,10 +96,12 @@ def test_a_day_of_polls_rebuilds_the_truth(make_solax):
     # the AC-coupled plant: PV from its PV inverter's dongle, battery and grid from the X1-AC's
     p = next(p for p in plants if p.plant_type == 3)
     xac = next(d for d in dongles if d.plant is p and d.role == "ac_battery")
-    load = pv_energy[p.plant_id] + sum((u["acpower"] - u["feedinpower"]) * 300 for u in polls[xac.wifi_sn]
-                                       if u["uploadTime"][:10] == DAY.isoformat())
-    want = Truth(fl, p, DAY, DAY).energy("load_w", local_midnight(fl, p, DAY),
-                                         local_midnight(fl, p, DAY + timedelta(days=1)))
+    load = pv_energy[p.plant_id] + sum(
+        (u["acpower"] - u["feedinpower"]) * 300 for u in polls[xac.wifi_sn] if u["uploadTime"][:10] == DAY.isoformat()
+    )
+    want = Truth(fl, p, DAY, DAY).energy(
+        "load_w", local_midnight(fl, p, DAY), local_midnight(fl, p, DAY + timedelta(days=1))
+    )
     assert abs(load - want) <= 0.01 * want
 
 
@@ -123,8 +125,11 @@ def test_an_outage_repeats_the_last_upload_and_the_counters_carry_it(make_solax)
     after = next(r for r, x in zip(seen, t) if x >= b.timestamp())
     t0, t1 = last_before, epoch(after["utcDateTime"])
     plant = Truth(s.fleet, d.plant, date(2025, 11, 1), date(2025, 11, 3))
-    for key, col, step, scale in (("yieldtotal", "pv_w", KWH_01, 10), ("feedinenergy", "grid_export_w", KWH_001, 100),
-                                  ("consumeenergy", "grid_import_w", KWH_001, 100)):
+    for key, col, step, scale in (
+        ("yieldtotal", "pv_w", KWH_01, 10),
+        ("feedinenergy", "grid_export_w", KWH_001, 100),
+        ("consumeenergy", "grid_import_w", KWH_001, 100),
+    ):
         units = round((after[key] - during[0][key]) * scale)
         assert abs(units - plant.energy(col, t0, t1) / step) < 1, key
     # the truth agrees: no upload, and the slots not reported

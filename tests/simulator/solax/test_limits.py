@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from .conftest import Cloud
 
-MINUTE = {"success": False, "exception": "Request calls within the current minute > threshold", "result": None,
-          "code": 104}
+MINUTE = {
+    "success": False,
+    "exception": "Request calls within the current minute > threshold",
+    "result": None,
+    "code": 104,
+}
 
 
 def ok(body) -> bool:

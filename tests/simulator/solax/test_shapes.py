@@ -80,14 +80,20 @@ def test_error_bodies_are_the_captured_ones(make_solax):
     s = make_solax(limits=True, per_minute=3, violations=2)  # the two error calls below count too
     cloud = Cloud(s)
     d = s.dongles[0]
-    assert cloud.poll_v1(d.wifi_sn, token="not-the-token") == fixture("v1_getRealtimeInfo_error_no_auth_without_code.json")
+    assert cloud.poll_v1(d.wifi_sn, token="not-the-token") == fixture(
+        "v1_getRealtimeInfo_error_no_auth_without_code.json"
+    )
     assert cloud.poll_v1("SXXXXXXXXX") == fixture("v1_getRealtimeInfo_error_sn_did_not_access.json")
     # the inverter's serial instead of the dongle's registration number: "no auth!"
     assert cloud.poll_v1(d.inverter_sn) == {"exception": "no auth!", "success": False}
     assert cloud.poll(d.wifi_sn)["success"] is True
     over = cloud.poll(d.wifi_sn)
-    assert over == {"success": False, "exception": "Request calls within the current minute > threshold",
-                    "result": None, "code": 104}
+    assert over == {
+        "success": False,
+        "exception": "Request calls within the current minute > threshold",
+        "result": None,
+        "code": 104,
+    }
     locked = cloud.poll(d.wifi_sn)
     real = fixture("v1_getRealtimeInfo_error_lockout_one_hour.json")
     assert list(locked) == list(real) and locked["code"] == 1 and locked["tokenId"] == cloud.token
@@ -109,8 +115,9 @@ def test_v2_errors(make_solax):
     assert cloud.poll("SXXXXXXXXX") == err(1003, "no auth!")
     assert cloud.poll(d.inverter_sn) == err(1003, "no auth!")
     for body in (b"", b"{", b'{"sn": "x"}', b'{"wifiSn": 5}', b'["x"]'):
-        r = cloud.http.post(s.base_url + V2, headers={"tokenId": cloud.token, "Content-Type": "application/json"},
-                            data=body, timeout=5)
+        r = cloud.http.post(
+            s.base_url + V2, headers={"tokenId": cloud.token, "Content-Type": "application/json"}, data=body, timeout=5
+        )
         assert r.status_code == 200 and r.json() == err(1002, "Parameter validation failed"), body
     # revoked on the portal: the fleet's own token answers "token invalid!" until restored
     cloud.admin("/solax/config", "POST", json={"token_invalid": True})
@@ -143,9 +150,12 @@ def test_faults_5xx_generic_error_and_damaged_fields(make_solax):
     good = set(fixture("v2_realtimeInfo_get_success_2026-02-17.json")["result"])
     damaged = [cloud.poll(sn)["result"] for _ in range(10)]
     assert all(len(set(res)) == len(good) - 1 for res in damaged)
-    assert any(isinstance(v, (str, dict)) and k not in ("inverterSN", "sn", "inverterType", "inverterStatus",
-                                                        "uploadTime", "utcDateTime")
-               for res in damaged for k, v in res.items())
+    assert any(
+        isinstance(v, (str, dict))
+        and k not in ("inverterSN", "sn", "inverterType", "inverterStatus", "uploadTime", "utcDateTime")
+        for res in damaged
+        for k, v in res.items()
+    )
     cloud.admin("/faults", "POST", json={"seed": 4, "truncate_rate": 1.0})
     with pytest.raises(ValueError):
         cloud.post(sn).json()

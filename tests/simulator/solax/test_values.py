@@ -37,7 +37,7 @@ def test_powers_are_the_means_of_the_interval_that_ended_at_the_upload(make_sola
         t = epoch(res["utcDateTime"])
         assert 0 <= now.timestamp() - t < 300 and (t - d.phase_s) % 300 == 0
         plant, own = truths(s.fleet, d, now)
-        mean = lambda col, tr=plant: tr.mean_w(col, t)  # noqa: E731
+        mean = lambda col, tr=plant, t=t: tr.mean_w(col, t)  # noqa: E731
         if d.role == "pv":
             assert res["acpower"] == whole(mean("pv_w", own))
             dc = res["powerdc1"] + res["powerdc2"]

@@ -99,6 +99,7 @@ def report_measurements():
 
 # --- throughput under the documented limits -----------------------------------------------------
 
+
 @pytest.mark.parametrize("endpoint,limit,n", [("device/uploadData", 50, 160), ("plant/details", 5, 17)])
 def test_sustained_qps_close_to_limit_without_rejections(sim, fleet, tmp_path, endpoint, limit, n):
     c = make_client(sim, tmp_path)
@@ -112,8 +113,14 @@ def test_sustained_qps_close_to_limit_without_rejections(sim, fleet, tmp_path, e
     assert all(not isinstance(r, BaseException) and r.ok for _, r in out)
     st = sim.stats()
     requests, rejected = st["requests"][endpoint], st["rejected_rate"].get(endpoint, 0)
-    RESULTS[endpoint] = {"limit": limit, "calls": n, "qps": round(qps, 2), "server_requests": requests,
-                         "rejected": rejected, "rejected_pct": round(100 * rejected / requests, 2)}
+    RESULTS[endpoint] = {
+        "limit": limit,
+        "calls": n,
+        "qps": round(qps, 2),
+        "server_requests": requests,
+        "rejected": rejected,
+        "rejected_pct": round(100 * rejected / requests, 2),
+    }
     print(f"\n{endpoint}: {qps:.2f} QPS (limit {limit}), {rejected}/{requests} rejected")
     assert 0.9 * limit <= qps <= limit
     assert rejected <= 0.01 * requests
@@ -124,7 +131,9 @@ def test_burst_over_limit_backs_off_and_all_succeed(sim, fleet, tmp_path):
     c = make_client(sim, tmp_path, rate_limit=False)  # no pacing: hammer a 50 QPS endpoint
     sns = items(fleet, 120)
     out = c.fan_out(lambda sn: day_upload(c, sn), sns, max_workers=32)
-    assert all(not isinstance(r, BaseException) and r.ok for _, r in out), [r for _, r in out if isinstance(r, BaseException)][:3]
+    assert all(not isinstance(r, BaseException) and r.ok for _, r in out), [
+        r for _, r in out if isinstance(r, BaseException)
+    ][:3]
     st = sim.stats()
     assert st["rejected_rate"]["device/uploadData"] > 0  # the burst did trip the server
     assert c.stats["rate_rejections"] == st["rejected_rate"]["device/uploadData"]
@@ -142,6 +151,7 @@ def test_client_scaled_over_limit_recovers(sim, fleet, tmp_path):
 
 
 # --- transient faults ---------------------------------------------------------------------------
+
 
 def test_5xx_and_10001_at_20pct_every_call_succeeds(sim, fleet, tmp_path):
     sim.set_faults(Faults(seed=3, http_5xx_rate=0.2, code_10001_rate=0.2))
@@ -173,6 +183,7 @@ def test_exhausted_retries_raise_transient_with_last_response(sim, fleet, tmp_pa
     c.tokens.get()
     sim.set_faults(Faults(seed=1, http_5xx_rate=1.0))
     from pipelines.core.errors import ApiTransientError
+
     with pytest.raises(ApiTransientError) as ei:
         c.realtime(fleet.devices[0].sn)
     e = ei.value
@@ -181,6 +192,7 @@ def test_exhausted_retries_raise_transient_with_last_response(sim, fleet, tmp_pa
 
 
 # --- tokens -------------------------------------------------------------------------------------
+
 
 def test_token_expiry_mid_run_unannounced(sim, fleet, tmp_path):
     sim.set_faults(Faults(token_ttl_s=1.0))  # expires earlier than the 7200 s the server announces
@@ -206,6 +218,7 @@ def test_token_expiry_announced_refreshes_ahead(make_simulator, tmp_path):
 
 
 # --- errors -------------------------------------------------------------------------------------
+
 
 def test_bad_credentials_typed_and_secret_free(sim, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
@@ -234,6 +247,7 @@ def test_permission_and_accepted_codes(sim, fleet, tmp_path):
 
 # --- pagination and windows ---------------------------------------------------------------------
 
+
 def test_pagination_over_three_pages(make_simulator, tmp_path):
     sim = make_simulator(plants=180, seed=11)
     big = sim.fleet
@@ -255,7 +269,9 @@ def test_minute_windows(sim, fleet, tmp_path):
     rs = c.upload_data(sn, "2025-01-05 00:00:00", "2025-01-07 00:00:00", 0)  # 48 h
     assert len(rs) == 2 and all(r.ok for r in rs)
     assert [(r.params["startTime"], r.params["endTime"]) for r in rs] == [
-        ("2025-01-05 00:00:00", "2025-01-05 23:59:59"), ("2025-01-06 00:00:00", "2025-01-07 00:00:00")]
+        ("2025-01-05 00:00:00", "2025-01-05 23:59:59"),
+        ("2025-01-06 00:00:00", "2025-01-07 00:00:00"),
+    ]
     assert len(rs[0].payload["data"]["data"]) == 288
     assert len(c.upload_data(sn, "2025-01-05 00:00:00", "2025-01-05 23:59:59", 0)) == 1
     assert len(c.upload_data(sn, "2025-01-01 00:00:00", "2025-01-31 23:59:59", 1)) == 1
@@ -263,6 +279,7 @@ def test_minute_windows(sim, fleet, tmp_path):
 
 
 # --- secrets ------------------------------------------------------------------------------------
+
 
 def test_secrets_never_logged_or_raised(sim, fleet, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
@@ -275,8 +292,17 @@ def test_secrets_never_logged_or_raised(sim, fleet, tmp_path, caplog):
     c.close()
     tokens = [json.loads(s["body"])["data"]["access_token"] for s in sim.served() if s["endpoint"] == "access_token"]
     assert tokens
-    texts = [caplog.text, str(ei.value), repr(ei.value), repr(c), repr(c.tokens), str(c.stats),
-             *(str(e) for e in errors), *(repr(r) for _, r in out), *(json.dumps(r.params) for _, r in out)]
+    texts = [
+        caplog.text,
+        str(ei.value),
+        repr(ei.value),
+        repr(c),
+        repr(c.tokens),
+        str(c.stats),
+        *(str(e) for e in errors),
+        *(repr(r) for _, r in out),
+        *(json.dumps(r.params) for _, r in out),
+    ]
     for secret in [fleet.app_secret, *tokens]:
         for text in texts:
             assert secret not in text
@@ -301,11 +327,22 @@ WORKER = textwrap.dedent("""
 def test_two_processes_share_one_token(sim, fleet, tmp_path, ttl):
     if ttl:
         sim.set_faults(Faults(token_ttl_s=ttl))
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "T_APP": fleet.app_id, "T_SECRET": fleet.app_secret,
-           "T_URL": sim.base_url, "T_CACHE": str(tmp_path / "shared"), "T_SNS": json.dumps(items(fleet, 70))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "T_APP": fleet.app_id,
+        "T_SECRET": fleet.app_secret,
+        "T_URL": sim.base_url,
+        "T_CACHE": str(tmp_path / "shared"),
+        "T_SNS": json.dumps(items(fleet, 70)),
+    }
     t0 = time.monotonic()
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER], env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     results = []
     for p in procs:
         out, err = p.communicate(timeout=60)

@@ -58,12 +58,21 @@ def make_handler(stub: Stub):
                 stub.requests.append((ep, q, dict(self.headers)))
                 if ep == "access_token":
                     if q.get("appSecret") != SECRET:
-                        return self.send(200, json.dumps({"code": 100009, "msg": "appId or appSecret does not exist", "data": None}))
+                        return self.send(
+                            200, json.dumps({"code": 100009, "msg": "appId or appSecret does not exist", "data": None})
+                        )
                     stub.tokens += 1
                     stub.live_token = f"TOKEN-{stub.tokens}-abcdefghijklmnop"
-                    return self.send(200, json.dumps({"code": 200, "msg": "", "data": {"access_token": stub.live_token, "expires": 7200}}))
+                    return self.send(
+                        200,
+                        json.dumps(
+                            {"code": 200, "msg": "", "data": {"access_token": stub.live_token, "expires": 7200}}
+                        ),
+                    )
                 if self.headers.get("accessToken") != stub.live_token:
-                    return self.send(200, json.dumps({"code": 200010, "msg": "accessToken does not exist", "data": None}))
+                    return self.send(
+                        200, json.dumps({"code": 200010, "msg": "accessToken does not exist", "data": None})
+                    )
                 queue = stub.script.get(ep)
                 ans = queue.popleft() if queue else (200, {"code": 200, "msg": "request success", "data": {"echo": q}})
             status, body = ans
@@ -72,6 +81,7 @@ def make_handler(stub: Stub):
                     stub.live_token = "revoked"
                 return self.send(200, json.dumps({"code": 200010, "msg": "accessToken does not exist", "data": None}))
             self.send(status, body if isinstance(body, (str, bytes)) else json.dumps(body, ensure_ascii=False))
+
     return H
 
 
@@ -100,6 +110,7 @@ def test_happy_path_headers_and_params(stub, tmp_path):
     ep, q, h = stub.requests[-1]
     assert h["accessToken"] == stub.live_token and h["content-language"] == "en_US"
     from pipelines.sources.saj.auth import sign
+
     assert h["clientSign"] == sign("app-stub", "R5X2602J2516E27344")
     r = c.plant_devices("123")
     assert stub.requests[-1][1] == {"plantId": "123", "userId": ""} and "clientSign" not in stub.requests[-1][2]
@@ -108,11 +119,13 @@ def test_happy_path_headers_and_params(stub, tmp_path):
 
 
 def test_transient_sequence_then_success(stub, tmp_path):
-    stub.on("plant/details",
-            (502, "<html>bad gateway</html>"),
-            (200, '{"code": 200, "msg": "request success", "data": {"plantUid": "12'),  # truncated
-            (200, {"code": 10001, "msg": "System error, please try again later", "data": None}),
-            (200, {"code": 200, "msg": "request success", "data": {"plantUid": "1"}}))
+    stub.on(
+        "plant/details",
+        (502, "<html>bad gateway</html>"),
+        (200, '{"code": 200, "msg": "request success", "data": {"plantUid": "12'),  # truncated
+        (200, {"code": 10001, "msg": "System error, please try again later", "data": None}),
+        (200, {"code": 200, "msg": "request success", "data": {"plantUid": "1"}}),
+    )
     c = client(stub, tmp_path)
     r = c.plant_details("1")
     assert r.ok and r.attempts == 4 and r.data == {"plantUid": "1"}
@@ -147,15 +160,18 @@ def test_bad_credentials_typed(stub, tmp_path, caplog):
     assert e.response.params["appSecret"] == "***" and "wrong-secret-123456" not in caplog.text
 
 
-@pytest.mark.parametrize("code,msg,exc", [
-    (10005, "No permission", ApiPermissionError),
-    (200015, "App x do not match. Unauthorized access to data", ApiPermissionError),
-    (10004, "Authentication failed", ApiPermissionError),
-    (10003, "Parameter validation failed", ApiParameterError),
-    (10006, "parameter error: time span exceeds 24 hours", ApiParameterError),
-    (200014, "app is not released", ApiCredentialsError),
-    (10021, "Data exception", ApiError),
-])
+@pytest.mark.parametrize(
+    "code,msg,exc",
+    [
+        (10005, "No permission", ApiPermissionError),
+        (200015, "App x do not match. Unauthorized access to data", ApiPermissionError),
+        (10004, "Authentication failed", ApiPermissionError),
+        (10003, "Parameter validation failed", ApiParameterError),
+        (10006, "parameter error: time span exceeds 24 hours", ApiParameterError),
+        (200014, "app is not released", ApiCredentialsError),
+        (10021, "Data exception", ApiError),
+    ],
+)
 def test_no_retry_codes(stub, tmp_path, code, msg, exc):
     stub.on("plant/details", (200, {"code": code, "msg": msg, "data": None}))
     c = client(stub, tmp_path)
@@ -166,7 +182,9 @@ def test_no_retry_codes(stub, tmp_path, code, msg, exc):
 
 
 def test_accept_codes_return_response(stub, tmp_path):
-    stub.on("device/secData", (200, {"code": 10021, "msg": "plant has not been bound with load monitoring", "data": None}))
+    stub.on(
+        "device/secData", (200, {"code": 10021, "msg": "plant has not been bound with load monitoring", "data": None})
+    )
     c = client(stub, tmp_path)
     rs = c.sec_data("1", "2025-01-01 00:00:00", "2025-01-02 23:59:59", 0)
     assert len(rs) == 1 and rs[0].code == 10021 and not rs[0].ok
@@ -189,15 +207,28 @@ def test_device_timeout_bounded(stub, tmp_path):
 
 def test_pages_and_windows(stub, tmp_path):
     for p in (1, 2, 3):
-        stub.on("developer/device/page", (200, {"total": 250, "rows": [{"n": i} for i in range(100 if p < 3 else 50)],
-                                                "code": 200, "msg": "查询成功", "totalPage": 3}))
+        stub.on(
+            "developer/device/page",
+            (
+                200,
+                {
+                    "total": 250,
+                    "rows": [{"n": i} for i in range(100 if p < 3 else 50)],
+                    "code": 200,
+                    "msg": "查询成功",
+                    "totalPage": 3,
+                },
+            ),
+        )
     c = client(stub, tmp_path)
     pages = c.device_page()
     assert len(pages) == 3 and sum(len(p.rows) for p in pages) == 250
     assert sorted(q["pageNum"] for ep, q, _ in stub.requests if ep == "developer/device/page") == ["1", "2", "3"]
     rs = c.upload_data("SN1", "2025-01-01 00:00:00", "2025-01-03 00:00:00", 0)
     assert [(r.params["startTime"], r.params["endTime"]) for r in rs] == [
-        ("2025-01-01 00:00:00", "2025-01-01 23:59:59"), ("2025-01-02 00:00:00", "2025-01-03 00:00:00")]
+        ("2025-01-01 00:00:00", "2025-01-01 23:59:59"),
+        ("2025-01-02 00:00:00", "2025-01-03 00:00:00"),
+    ]
     assert len(c.upload_data("SN1", "2025-01-01 00:00:00", "2025-03-01 00:00:00", 1)) == 1
 
 

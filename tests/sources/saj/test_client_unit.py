@@ -20,9 +20,11 @@ def dt(s: str) -> datetime:
 
 # --- windows -------------------------------------------------------------------------------------
 
+
 def test_local_day_is_one_window():
     assert windows("2025-03-30 00:00:00", "2025-03-30 23:59:59", H24) == [
-        (dt("2025-03-30 00:00:00"), dt("2025-03-30 23:59:59"))]
+        (dt("2025-03-30 00:00:00"), dt("2025-03-30 23:59:59"))
+    ]
 
 
 def test_exactly_24h_is_one_window():
@@ -31,8 +33,10 @@ def test_exactly_24h_is_one_window():
 
 def test_48h_is_two_windows():
     w = windows(dt("2025-03-01 00:00:00"), dt("2025-03-03 00:00:00"), H24)
-    assert w == [(dt("2025-03-01 00:00:00"), dt("2025-03-01 23:59:59")),
-                 (dt("2025-03-02 00:00:00"), dt("2025-03-03 00:00:00"))]
+    assert w == [
+        (dt("2025-03-01 00:00:00"), dt("2025-03-01 23:59:59")),
+        (dt("2025-03-02 00:00:00"), dt("2025-03-03 00:00:00")),
+    ]
     assert len(windows("2025-03-01 00:00:00", "2025-03-02 23:59:59", H24)) == 2
 
 
@@ -94,15 +98,28 @@ def test_client_repr_hides_secret(tmp_path):
 
 # --- responses -----------------------------------------------------------------------------------
 
+
 def test_response_envelope_properties_and_repr():
     body = '{"total": 3, "rows": [{"a": 1}], "code": 200, "msg": "ok", "totalPage": 2}'
-    r = SajResponse("developer/device/page", {"appId": "a", "pageNum": 1}, 200, 200, "ok", body, json.loads(body),
-                    datetime.now(timezone.utc), 2, 0.01, ok=True)
+    r = SajResponse(
+        "developer/device/page",
+        {"appId": "a", "pageNum": 1},
+        200,
+        200,
+        "ok",
+        body,
+        json.loads(body),
+        datetime.now(timezone.utc),
+        2,
+        0.01,
+        ok=True,
+    )
     assert r.rows == [{"a": 1}] and r.total_page == 2 and r.total == 3 and r.attempts == 2
     assert "body=" in repr(r) and body not in repr(r)
 
 
 # --- limits --------------------------------------------------------------------------------------
+
 
 def test_documented_limits(tmp_path):
     rl = SajClient("app", SECRET, "http://127.0.0.1:9", tmp_path).limiter
@@ -112,6 +129,7 @@ def test_documented_limits(tmp_path):
 
 
 # --- fan-out -------------------------------------------------------------------------------------
+
 
 def test_fan_out_keeps_order_and_failures(tmp_path):
     c = SajClient("app", SECRET, "http://127.0.0.1:9", tmp_path, max_workers=8)

@@ -49,10 +49,17 @@ def test_device_page_without_data_wrapper():
     r = response("open_developer_device_page.json", "developer/device/page")
     assert r.code == 200 and r.msg == "查询成功"
     assert r.total == 47 and r.total_page == 5
-    assert r.rows == [{
-        "deviceSn": "M2S4182G2349E02268", "deviceType": "S12", "plantId": "23225181132",
-        "plantName": "<REDACTED_PERSON_NAME>", "isOnline": 0, "isAlarm": 0, "country": "Malaysia",
-    }]
+    assert r.rows == [
+        {
+            "deviceSn": "M2S4182G2349E02268",
+            "deviceType": "S12",
+            "plantId": "23225181132",
+            "plantName": "<REDACTED_PERSON_NAME>",
+            "isOnline": 0,
+            "isAlarm": 0,
+            "country": "Malaysia",
+        }
+    ]
     assert r.data["rows"] == r.rows  # no wrapper: data is the whole payload
     assert total_pages(r.envelope, 100) == 5
 
@@ -61,7 +68,10 @@ def test_upload_day_data_keeps_pVEnergy():
     r = response("open_device_uploadData_timeUnit1_day.json", "device/uploadData")
     points = r.data["data"]
     assert [(p["dataTime"], p["pVEnergy"]) for p in points] == [
-        ("2025-08-26 00:00:00", 23.65), ("2025-08-27 00:00:00", 22.56), ("2025-08-28 00:00:00", 14.45)]
+        ("2025-08-26 00:00:00", 23.65),
+        ("2025-08-27 00:00:00", 22.56),
+        ("2025-08-28 00:00:00", 14.45),
+    ]
     assert r.data["deviceType"] == 0 and r.data["timeUnit"] == 1
     assert r.rows == [] and r.total_page is None
 
@@ -93,14 +103,21 @@ def test_history_duplicate_key_kept_in_body_text():
     assert set(row) == set(row_keys) and len(row) > 180
 
 
-@pytest.mark.parametrize("payload,code,msg", [
-    ({"code": 200, "msg": "request success", "data": {}}, 200, "request success"),
-    ({"code": 0, "msg": "", "data": []}, 0, ""),
-    ({"errCode": 0, "errMsg": "", "data": {"todayPvEnergy": "1.2"}}, 0, ""),
-    ({"errCode": "0", "errMsg": "ok", "data": {}}, 0, "ok"),
-    ({"errCode": "200010", "errMsg": "accessToken does not exist", "data": None}, 200010, "accessToken does not exist"),
-    ({"code": "10006", "msg": "Too frequent access", "data": None}, 10006, "Too frequent access"),
-])
+@pytest.mark.parametrize(
+    "payload,code,msg",
+    [
+        ({"code": 200, "msg": "request success", "data": {}}, 200, "request success"),
+        ({"code": 0, "msg": "", "data": []}, 0, ""),
+        ({"errCode": 0, "errMsg": "", "data": {"todayPvEnergy": "1.2"}}, 0, ""),
+        ({"errCode": "0", "errMsg": "ok", "data": {}}, 0, "ok"),
+        (
+            {"errCode": "200010", "errMsg": "accessToken does not exist", "data": None},
+            200010,
+            "accessToken does not exist",
+        ),
+        ({"code": "10006", "msg": "Too frequent access", "data": None}, 10006, "Too frequent access"),
+    ],
+)
 def test_code_and_msg_normalised(payload, code, msg):
     env = normalise(payload)
     assert env.code == code and env.msg == msg
@@ -122,23 +139,47 @@ def test_total_pages_from_total_when_totalPage_missing():
     assert total_pages(normalise({"code": 200, "total": 0, "rows": []}), 100) == 1
 
 
-@pytest.mark.parametrize("msg,rate", [
-    ("Too frequent access", True), ("Access too frequently, please try again later", True),
-    ("request frequency exceeded", True), ("Too many requests", True), ("访问过于频繁", True),
-    ("parameter error", False), ("parameter error: time span exceeds 24 hours", False),
-    ("Device sn and plant id can not be null at the same time", False), ("", False), (None, False),
-])
+@pytest.mark.parametrize(
+    "msg,rate",
+    [
+        ("Too frequent access", True),
+        ("Access too frequently, please try again later", True),
+        ("request frequency exceeded", True),
+        ("Too many requests", True),
+        ("访问过于频繁", True),
+        ("parameter error", False),
+        ("parameter error: time span exceeds 24 hours", False),
+        ("Device sn and plant id can not be null at the same time", False),
+        ("", False),
+        (None, False),
+    ],
+)
 def test_10006_split_by_message(msg, rate):
     assert is_too_frequent(10006, msg) is rate
     assert classify(10006, msg) == ("rate" if rate else "parameter")
 
 
-@pytest.mark.parametrize("code,kind", [
-    (200, "ok"), (0, "ok"), (10001, "transient"), (200010, "token"), (10002, "token"), (10007, "token"),
-    (100009, "credentials"), (200008, "credentials"), (200014, "credentials"), (10004, "permission"),
-    (10005, "permission"), (200015, "permission"), (10003, "parameter"), (10016, "slow_device"),
-    (10021, "other"), (None, "other"),
-])
+@pytest.mark.parametrize(
+    "code,kind",
+    [
+        (200, "ok"),
+        (0, "ok"),
+        (10001, "transient"),
+        (200010, "token"),
+        (10002, "token"),
+        (10007, "token"),
+        (100009, "credentials"),
+        (200008, "credentials"),
+        (200014, "credentials"),
+        (10004, "permission"),
+        (10005, "permission"),
+        (200015, "permission"),
+        (10003, "parameter"),
+        (10016, "slow_device"),
+        (10021, "other"),
+        (None, "other"),
+    ],
+)
 def test_classify(code, kind):
     assert classify(code, "x") == kind
 
@@ -149,7 +190,19 @@ def test_truncated_body_is_not_json():
     assert parse_body("") is None and parse_body("<html>502</html>") is None
 
 
-@pytest.mark.parametrize("v,out", [(0, 0), ("0", 0), (" 200 ", 200), (200.0, 200), ("1e2", 100), ("x", None),
-                                   (True, None), (None, None), (1.5, None)])
+@pytest.mark.parametrize(
+    "v,out",
+    [
+        (0, 0),
+        ("0", 0),
+        (" 200 ", 200),
+        (200.0, 200),
+        ("1e2", 100),
+        ("x", None),
+        (True, None),
+        (None, None),
+        (1.5, None),
+    ],
+)
 def test_to_int(v, out):
     assert to_int(v) == out

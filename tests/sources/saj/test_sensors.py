@@ -35,10 +35,21 @@ def test_first_poll_then_unchanged_then_opened_and_closed(setup, caplog):
     open_now = json.loads(cursor)["open"]
     assert open_now, "the simulated fleet has alarms still open"
     # today for every plant of the (unknown yet) fleet, as one range; the fleet assets too, since none is landed
-    assert request.tags["dagster/asset_partition_range_start"] <= "2025-11-03" <= request.tags["dagster/asset_partition_range_end"]
+    assert (
+        request.tags["dagster/asset_partition_range_start"]
+        <= "2025-11-03"
+        <= request.tags["dagster/asset_partition_range_end"]
+    )
     assert {k.to_user_string() for k in request.asset_selection} == {
-        "saj/raw_plants", "saj/raw_devices", "saj/stg_plants", "saj/stg_devices", "saj/raw_alarms", "saj/stg_alarms",
-        "conformed/alarms", "alarm_history"}
+        "saj/raw_plants",
+        "saj/raw_devices",
+        "saj/stg_plants",
+        "saj/stg_devices",
+        "saj/raw_alarms",
+        "saj/stg_alarms",
+        "conformed/alarms",
+        "alarm_history",
+    }
     assert request.tags["fleet/alarms"] == "first poll"
 
     data, again = _tick(resources, cursor)
@@ -71,7 +82,11 @@ def test_only_alarm_assets_once_today_is_landed(setup, tmp_path):
             lake.add_part(lake.day_dir("raw", "saj", asset, day=day), raw_table(day, []), supersedes=True)
     data, _ = _tick(resources, json.dumps({"open": []}))
     assert {k.to_user_string() for k in data.run_requests[0].asset_selection} == {
-        "saj/raw_alarms", "saj/stg_alarms", "conformed/alarms", "alarm_history"}
+        "saj/raw_alarms",
+        "saj/stg_alarms",
+        "conformed/alarms",
+        "alarm_history",
+    }
 
 
 def test_a_failed_poll_skips_and_keeps_the_cursor(setup):
@@ -83,7 +98,11 @@ def test_a_failed_poll_skips_and_keeps_the_cursor(setup):
 
 
 def test_open_alarm_keys():
-    rows = [{"deviceSn": "A", "alarmCode": 1, "alarmTime": "t"}, {"deviceSn": "A", "alarmCode": 1, "alarmTime": "t"}, "junk"]
+    rows = [
+        {"deviceSn": "A", "alarmCode": 1, "alarmTime": "t"},
+        {"deviceSn": "A", "alarmCode": 1, "alarmTime": "t"},
+        "junk",
+    ]
     assert open_alarm_keys(rows) == ["A|1|t"] and open_alarm_keys(None) == []
 
 
