@@ -7,6 +7,7 @@ that has not begun yet is not asked for. Classic (Sunny Portal) plants deliver t
 the intraday schedule lands what there is, the daily catch-up lands the rest.
 """
 
+import functools
 from collections.abc import Callable
 from datetime import date, datetime
 
@@ -70,21 +71,26 @@ def raw_plants(context: dg.AssetExecutionContext, client: SmaClient, lake: LakeR
     local day for every other asset), peak power and location.
 
     Without consent the list is simply empty (not an error): the run then says so, and how to ask the owners.
-    The API only tells the fleet as it is now; a range of days lands the same answer for each day.
+    The API only tells the fleet as it is now: asked once per run, the same answer landed for each day.
     """
-    response = client.plants()
-    plants, problems = parse_plants(response.payload)
-    if not plants and not problems:
-        pending = Requests(requests_path(lake.data_dir)).pending()
-        message = (
-            "SMA shows no plant to these client credentials: no plant owner has consented yet (or every owner "
-            f"revoked it), so every SMA table of these days is empty. To fix it, {HOW_TO_ASK}."
-            + (f" {len(pending)} request(s) made from here are still pending." if pending else "")
-        )
-        context.log.warning(message)
-        context.add_asset_metadata({"warning": dg.MetadataValue.md(message)})
+
+    @functools.cache  # once per run, from inside the landing (which counts the calls)
+    def fleet():
+        response = client.plants()
+        plants, problems = parse_plants(response.payload)
+        if not plants and not problems:
+            pending = Requests(requests_path(lake.data_dir)).pending()
+            message = (
+                "SMA shows no plant to these client credentials: no plant owner has consented yet (or every owner "
+                f"revoked it), so every SMA table of these days is empty. To fix it, {HOW_TO_ASK}."
+                + (f" {len(pending)} request(s) made from here are still pending." if pending else "")
+            )
+            context.log.warning(message)
+            context.add_asset_metadata({"warning": dg.MetadataValue.md(message)})
+        return response, problems
 
     def fetch_day(day: date) -> DayLanding:
+        response, problems = fleet()
         landing = DayLanding(day)
         landing.add(None, None, response)
         landing.refuse(problems)
@@ -98,25 +104,29 @@ def raw_devices(context: dg.AssetExecutionContext, client: SmaClient, lake: Lake
     """Each plant's devices (/v1/plants/{plantId}/devices/lean, deactivated ones too: they keep their history)
     and the measurement sets each offers (/v1/devices/{deviceId}/measurements/sets: only those can be asked).
 
-    Once per run, whatever the range: the API tells the devices as they are now.
+    Asked once per run, whatever the range: the API tells the devices as they are now.
     """
     fleets = {day: load_fleet(lake.lake, day, with_devices=False) for day in days_of(context)}
-    plant_ids = sorted({plant.plant_id for fleet in fleets.values() for plant in fleet.plants})
-    lists = dict(client.fan_out(client.devices, plant_ids))
-    device_ids, problems = {}, []
-    for plant_id, outcome in lists.items():
-        payload = None if isinstance(outcome, BaseException) else outcome.payload
-        items = payload.get("devices") if isinstance(payload, dict) else None
-        for item in items if isinstance(items, list) else []:
-            if not isinstance(item, dict):
-                continue
-            try:
-                device_ids[checked_identifier(item.get("deviceId"), "device id", "SMA")] = plant_id
-            except UnsafeIdentifierError as exc:
-                problems.append(exc)
-    sets = dict(client.fan_out(client.device_sets, sorted(device_ids)))
+
+    @functools.cache  # once per run, from inside the landing (which counts the calls)
+    def devices():
+        plant_ids = sorted({plant.plant_id for fleet in fleets.values() for plant in fleet.plants})
+        lists = dict(client.fan_out(client.devices, plant_ids))
+        device_ids, problems = {}, []
+        for plant_id, outcome in lists.items():
+            payload = None if isinstance(outcome, BaseException) else outcome.payload
+            items = payload.get("devices") if isinstance(payload, dict) else None
+            for item in items if isinstance(items, list) else []:
+                if not isinstance(item, dict):
+                    continue
+                try:
+                    device_ids[checked_identifier(item.get("deviceId"), "device id", "SMA")] = plant_id
+                except UnsafeIdentifierError as exc:
+                    problems.append(exc)
+        return lists, device_ids, dict(client.fan_out(client.device_sets, sorted(device_ids))), problems
 
     def fetch_day(day: date) -> DayLanding:
+        lists, device_ids, sets, problems = devices()
         landing = DayLanding(day)
         landing.refuse([*fleets[day].problems, *problems])
         wanted = {plant.plant_id for plant in fleets[day].plants}

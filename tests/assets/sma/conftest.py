@@ -18,7 +18,10 @@ SMA_ASSETS = [a for a in ALL_ASSETS if a.key.path[0] != "saj"]
 
 
 def sma_resources(sma: Sma, data_dir: Path, **kw) -> dict:
-    """The code location's resources with SMA pointed at the stand-in (its test credentials unless given)."""
+    """The code location's resources with SMA pointed at the stand-in (its test credentials unless given), paced
+    at 5 x the production pace unless told otherwise (the stand-in's bucket takes it; tests of the limit set
+    their own bucket)."""
+    kw.setdefault("qps_scale", 5)
     return build_resources(
         data_dir,
         sma={

@@ -17,7 +17,7 @@ from simulator import Faults, Fleet
 from simulator.sma import SmaServer
 from tests.assets.sma.conftest import run_days
 from tests.simulator.sma.conftest import Sma
-from tests.support import ENERGIES, truth_hours
+from tests.support import ENERGIES, lake_of, query, truth_hours
 
 RUNS = [
     (date(2025, 10, 25), date(2025, 10, 28)),  # Berlin 25 h on the 26th; the replaced inverter on the 28th
@@ -37,7 +37,7 @@ def built(tmp_path_factory):
     fleet = Fleet(seed=7, plants=6, start_date=date(2025, 1, 1), now=NOW)
     with SmaServer(fleet, port=0, consented=True, faults=Faults()) as server:
         sma = Sma(server)
-        results = [run_days(sma, data_dir, first, last, qps_scale=5) for first, last in RUNS]
+        results = [run_days(sma, data_dir, first, last) for first, last in RUNS]
         yield {"sma": sma, "fleet": fleet, "dir": data_dir, "results": results}
 
 
@@ -244,3 +244,25 @@ def test_log_faults_become_one_alarm_each_across_days(built):
     assert len(expected) >= 5 and got == expected
     assert history.alarm_id.is_unique
     assert set(history.status) == {"open", "closed"}
+
+
+def test_utc_stamps_give_the_same_warehouse_as_local_ones(built, make_sma, tmp_path, monkeypatch):
+    """SMA's FAQ says `time` is UTC, the captures show plant-local time: SMA_TIME_BASIS reads either alike."""
+    day = date(2025, 10, 26)  # Berlin's 25-hour day: local stamps repeat an hour, UTC ones do not
+    sma = make_sma(consented=True, time_basis="utc", fleet=built["fleet"])
+    monkeypatch.setenv("SMA_TIME_BASIS", "utc")
+    assert run_days(sma, tmp_path, day, checks=False).success
+    for table, order in (
+        ("plant_energy_hourly", "plant_id, hour_utc"),
+        ("device_energy_hourly", "device_sn, hour_utc"),
+    ):
+        sql = f"SELECT * FROM {table} WHERE vendor = 'sma' AND day = $d ORDER BY {order}"
+        local, utc = _query(built, sql, {"d": day}), query(tmp_path, sql, {"d": day})
+        assert len(utc) > 140 and (table != "plant_energy_hourly" or len(utc) == 6 * 24 + 2)  # Berlin's 25 hours
+        pd.testing.assert_frame_equal(local, utc)
+    observed = []  # the day's fault occurrences, as the conformed layer has them
+    for data_dir in (built["dir"], tmp_path):
+        path = lake_of(data_dir).conformed_file("alarms", "sma", day)
+        observed.append(pd.read_parquet(path, columns=["alarm_id", "started_at", "ended_at", "status"]))
+    assert len(observed[1]) > 0
+    pd.testing.assert_frame_equal(*observed)
