@@ -195,7 +195,6 @@ def raw_logs(context: dg.AssetExecutionContext, client: SmaClient, lake: LakeRes
     A fault that ends this day but began earlier: the earlier days' logs are landed with this day's, back to its
     beginning (at most 14 days; pipelines.sources.sma.logs), so it stays one occurrence in alarm_history.
     """
-    first_day = daily_partitions.start.date()
 
     def fetch_day(day: date) -> DayLanding:
         fleet = load_fleet(lake.lake, day)
@@ -209,7 +208,7 @@ def raw_logs(context: dg.AssetExecutionContext, client: SmaClient, lake: LakeRes
             for device in plant.devices
             if device.active_on(day) and device.energy_sets
         ]
-        answers = client.fan_out(lambda log: with_lookback(log[2], day, first_day), logs)
+        answers = client.fan_out(lambda log: with_lookback(log[2], day), logs)
         for (plant_id, device_id, _), outcome in answers:
             landing.add(plant_id, device_id, outcome)
         return landing

@@ -94,6 +94,19 @@ def meaning(state: str | None) -> str:
     return MEANING.get(state or "", UNKNOWN if state is None else f"{state} (a state this pipeline does not know)")
 
 
+def operator_client(data_dir: str | os.PathLike) -> SmaClient:
+    """A client from the environment (SMA_*), sharing the deployment's token under `data_dir`."""
+    settings = SmaSettings.from_env()
+    return SmaClient(
+        settings.client_id,
+        settings.client_secret,
+        api_url=settings.api_url,
+        auth_url=settings.auth_url,
+        consent_url=settings.consent_url,
+        cache_dir=LakeResource(data_dir=str(data_dir)).cache_dir("sma"),
+    )
+
+
 def ask(client: SmaClient, requests: Requests, email: str) -> tuple[str | None, str]:
     """Ask SMA to send `email` a permission request: (state, what it means). A login hint that owns no plant gets
     no request: (None, SMA's reason)."""
@@ -127,19 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if bool(args.owner_email) == args.status:
         parser.error("give an owner's e-mail, or --status")
-    settings = SmaSettings.from_env()
     data_dir = FleetSettings.from_env().data_dir
     requests = Requests(requests_path(data_dir))
     try:
-        client = SmaClient(
-            settings.client_id,
-            settings.client_secret,
-            api_url=settings.api_url,
-            auth_url=settings.auth_url,
-            consent_url=settings.consent_url,
-            cache_dir=LakeResource(data_dir=str(data_dir)).cache_dir("sma"),
-        )
-        with client:
+        with operator_client(data_dir) as client:
             if args.status:
                 rows = states(client, requests)
                 if not rows:

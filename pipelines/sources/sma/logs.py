@@ -53,13 +53,13 @@ def open_at_end(payload: object) -> set[Key]:
     return open_
 
 
-def with_lookback(fetch: Callable[[date], ApiResponse], day: date, first_day: date) -> list[ApiResponse]:
+def with_lookback(fetch: Callable[[date], ApiResponse], day: date) -> list[ApiResponse]:
     """fetch(day), then fetch(earlier day) for as long as a fault that ends on `day` has not been seen beginning
-    (never before `first_day`, at most LOOKBACK_DAYS back)."""
+    (at most LOOKBACK_DAYS back; the days need not be partitions)."""
     answers = [fetch(day)]
     missing = ended_without_start(answers[0].payload)
     back = day - timedelta(days=1)
-    while missing and back >= first_day and (day - back).days <= LOOKBACK_DAYS:
+    while missing and (day - back).days <= LOOKBACK_DAYS:
         answers.append(fetch(back))
         missing -= open_at_end(answers[-1].payload)
         back -= timedelta(days=1)

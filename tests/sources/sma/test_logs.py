@@ -34,20 +34,17 @@ def test_a_fault_ending_today_is_followed_back_to_its_start():
             ],
         }
     )
-    assert len(with_lookback(fetch, DAY, date(2025, 1, 1))) == 3
+    assert len(with_lookback(fetch, DAY)) == 3
     assert asked == [DAY, DAY - timedelta(days=1), DAY - timedelta(days=2)]
 
 
-def test_no_look_back_without_a_need_and_never_before_the_first_day_or_too_far():
+def test_no_look_back_without_a_need_and_never_too_far():
     fetch, asked = _fake({DAY: [_entry("1", "9001", "Began")]})
-    with_lookback(fetch, DAY, date(2025, 1, 1))
+    with_lookback(fetch, DAY)
     assert asked == [DAY]
-    fetch, asked = _fake({DAY: [_entry("1", "9001", "Ended")]})
-    with_lookback(fetch, DAY, DAY - timedelta(days=3))
-    assert asked[-1] == DAY - timedelta(days=3)
-    fetch, asked = _fake({DAY: [_entry("1", "9001", "Ended")]})
-    with_lookback(fetch, DAY, date(2020, 1, 1))
-    assert len(asked) == 1 + LOOKBACK_DAYS
+    fetch, asked = _fake({DAY: [_entry("1", "9001", "Ended")]})  # began before the plant's logs reach back
+    with_lookback(fetch, DAY)
+    assert asked == [DAY - timedelta(days=n) for n in range(1 + LOOKBACK_DAYS)]
 
 
 def test_pairing_within_one_answer():
