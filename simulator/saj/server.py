@@ -14,6 +14,7 @@ import numpy as np
 from ..core.faults import Faults
 from ..core.fleet import STRING_MODELS, STEP_S, Fleet, Plant, _u
 from ..core.http import Answer, StandInServer
+from . import electrical
 
 PREFIX = "/prod-api/open/api/"
 TFMT = "%Y-%m-%d %H:%M:%S"
@@ -469,33 +470,16 @@ class SimulatorServer(StandInServer):
         vals = dd["devices"][dev.sn]["pv"]
         cum = np.cumsum(vals) * KWH
         d = self._dindex(date.fromisoformat(dd["local"][0][:10]))
-        rng = np.random.default_rng([self.fleet.seed, dev.index, d, 0x707])
-        n = dd["n"]
-        vnom = {"DE": 230.0, "AU": 240.0, "MY": 240.0, "CN": 220.0}.get(p.country_code, 230.0)
-        l1 = np.round(vnom + rng.normal(0, 2.0, n), 1)
-        l23 = np.round(vnom + rng.normal(0, 2.0, (2, n)), 1)
-        vmp = np.round(330 + 40 * rng.random((2, n)), 1)
-        split = 0.4 + 0.2 * _u(self.fleet.seed, "split", dev.sn)
-        night_v = np.round(rng.uniform(0, 30, (2, n)), 1)
-        glitch = rng.random(n) < 0.02
+        el = electrical.day_electrics(self.fleet.seed, p, dev, d, dd["n"])
         as_str = dev.model in STRING_MODELS
         out = []
         for i in idx:
             power = int(vals[i])
-            if power > 0:
-                dc = power / 0.975
-                p1 = int(round(dc * split))
-                p2 = int(round(dc)) - p1
-                v1, v2 = float(vmp[0, i]), float(vmp[1, i])
-                c1, c2 = round(p1 / v1, 2), round(p2 / v2, 2)
-            else:
-                p1 = p2 = 0
-                v1, v2 = float(night_v[0, i]), float(night_v[1, i])
-                c1 = c2 = 0.0
-            te = 0.0 if (glitch[i] and power > 0) else _r2(float(cum[i]))
-            three = dev.phases == 3
-            pt = {"dataTime": dd["local"][i], "l1Volt": float(l1[i]),
-                  "l2Volt": float(l23[0, i]) if three else 0, "l3Volt": float(l23[1, i]) if three else 0,
+            p1, p2, v1, v2, c1, c2 = el.strings(power, i)
+            te = 0.0 if (el.glitch[i] and power > 0) else _r2(float(cum[i]))
+            three = el.three_phase
+            pt = {"dataTime": dd["local"][i], "l1Volt": float(el.l1[i]),
+                  "l2Volt": float(el.l23[0, i]) if three else 0, "l3Volt": float(el.l23[1, i]) if three else 0,
                   "power": power, "pv1Curr": c1, "pv1Power": p1, "pv1Volt": v1,
                   "pv2Curr": c2, "pv2Power": p2, "pv2Volt": v2, "todayEnergy": te}
             if as_str:
