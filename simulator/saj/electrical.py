@@ -1,8 +1,10 @@
-"""What SAJ's inverters measure besides energy: string voltages and currents, grid voltages and phases.
+"""What SAJ's inverters and meters measure besides energy: string voltages and currents, grid voltages and
+frequency, phases, temperatures.
 
 Deterministic per (fleet seed, device, local day), whatever the request order; derived from the fleet's
 truth (the powers) and never feeding back into it. Every endpoint that shows a device's strings or grid
-voltage reads them from here, so they agree with each other sample by sample.
+voltage (uploadData, historyDataCommon, realtimeDataCommon, the EMS meter) reads them from here, so they
+agree with each other sample by sample.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.fleet import Device, Plant, _u
+from ..core.fleet import SITES, Device, Plant, _u
+from ..core.physics import CLIMATES
 
 VNOM = {"DE": 230.0, "AU": 240.0, "MY": 240.0, "CN": 220.0}  # grid voltage per country
+FREQ = 50.0  # every simulated country runs at 50 Hz
 DC_EFFICIENCY = 0.975  # AC power / DC string power
 
 
@@ -51,3 +55,14 @@ def day_electrics(seed: int, plant: Plant, dev: Device, day_index: int, n: int) 
     night_v = np.round(rng.uniform(0, 30, (2, n)), 1)
     glitch = rng.random(n) < 0.02
     return DayElectrics(l1, l23, dev.phases == 3, vmp, night_v, split, glitch)
+
+
+def ambient_c(plant: Plant) -> float:
+    """The inverter's ambient sensor (°C): the site's mean temperature (an inverter hangs in a garage or under
+    the eaves, out of the sun and the day's swings)."""
+    return CLIMATES[SITES[plant.index % len(SITES)][6]]["t_mean"]
+
+
+def temperatures(ambient: float, inverter_load: np.ndarray, battery_load: np.ndarray):
+    """(heatsink, inverter board, battery) temperatures (°C) at loads (power / rating, 0..1)."""
+    return ambient + 25.0 * inverter_load, ambient + 3.0 + 18.0 * inverter_load, ambient + 3.0 + 5.0 * battery_load
