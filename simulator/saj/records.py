@@ -13,9 +13,8 @@ whole day of records costs a few milliseconds.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
-
 import numpy as np
+import pandas as pd
 
 from ..core.fleet import KEYS, STEP_S, STRING_MODELS, Device, Plant, _u
 from . import electrical
@@ -31,19 +30,24 @@ class _Col(str):
 
 
 def _f2(a) -> list[str]:
-    return [f"{x:.2f}" for x in a]
+    return [f"{x:.2f}" for x in np.asarray(a, dtype=float).tolist()]
 
 
 def _f1(a) -> list[str]:
-    return [f"{x:.1f}" for x in a]
+    return [f"{x:.1f}" for x in np.asarray(a, dtype=float).tolist()]
 
 
 def _int(a) -> list[str]:
-    return [str(int(x)) for x in a]
+    return list(map(str, np.asarray(a, dtype=np.int64).tolist()))
 
 
 def _sign(a) -> list[str]:
     return [("1" if x > 0 else "-1" if x < 0 else "0") for x in a]
+
+
+def inv_times(dd: dict, idx: np.ndarray) -> list[str]:
+    """The devices' own clock of the samples `idx`: UTC to the minute ("2025-08-27T03:40Z"), as served."""
+    return pd.DatetimeIndex(dd["utc"][idx] * 10**9, tz="UTC").strftime("%Y-%m-%dT%H:%MZ").tolist()
 
 
 def _render(pairs: list[tuple[str, object]], cols: dict[str, list[str]]) -> list[str]:
@@ -84,7 +88,6 @@ def inverter_records(seed: int, plant: Plant, dev: Device, module_sn: str, dd: d
 
     zero = "0"
     local = [dd["local"][i] for i in idx]
-    utc = [datetime.fromtimestamp(int(dd["utc"][i]), timezone.utc).strftime("%Y-%m-%dT%H:%MZ") for i in idx]
     volt = el.l1[idx]
     freq = f"{electrical.FREQ:.2f}"
     if storage:
@@ -112,10 +115,10 @@ def inverter_records(seed: int, plant: Plant, dev: Device, module_sn: str, dd: d
 
     pairs: list[tuple[str, object]] = [
         ("deviceSn", dev.sn), ("parallelEnable", 0), ("parallelMaster", 0), ("moduleSn", module_sn),
-        ("dataTime", col("dataTime", local)), ("invTime", col("invTime", utc)),
+        ("dataTime", col("dataTime", local)), ("invTime", col("invTime", inv_times(dd, idx))),
     ]
     if realtime:
-        upd = [(datetime.strptime(t, TFMT) + timedelta(seconds=116)).strftime(TFMT) for t in local]
+        upd = (dd["local_naive"][idx] + pd.Timedelta(seconds=116)).strftime(TFMT).tolist()
         pairs.append(("updateDate", col("updateDate", upd)))
     # meter A: a storage inverter's grid meter (phase 1 carries the house on single-phase sites)
     pairs.append(("meterAStatus", "1" if storage else zero))

@@ -18,6 +18,7 @@ import time
 from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
+import pandas as pd
 
 from ..core.faults import Faults
 from ..core.fleet import KEYS, STEP_S, STRING_MODELS, Device, Fleet, Plant, _h, _u
@@ -25,7 +26,7 @@ from ..core.http import Answer, StandInServer
 from ..core.physics import SOC_MAX, SOC_MIN
 from . import electrical, envelopes
 from .envelopes import RawJson
-from .records import KWH, TFMT, inverter_records
+from .records import KWH, TFMT, inv_times, inverter_records
 
 PREFIX = "/prod-api/open/api/"
 
@@ -826,62 +827,61 @@ class SimulatorServer(StandInServer):
         """The plant as its energy-management module sees it at the samples `idx` of a day. text: powers and
         energies as strings (emsHistoryData) instead of numbers (emsRealtimeDataCommon), with the year's
         breakdown."""
-        v = dd["plant"]
+        idx = np.asarray(idx, dtype=np.int64)
+        n = len(idx)
+        v = {k: dd["plant"][k][idx] for k in KEYS + ["soc"]}
         day = self._day_of(dd)
         di = self._dindex(day)
-        base = {k: self._earlier(p, None, d0, di) for k, d0 in self._periods(day).items()}
-        cum = {k: np.cumsum(v[k]) for k in KEYS}
-        num = _s2 if text else _r2
-        whole = (lambda x: str(int(x))) if text else int
-        cap = p.battery_kwh
-        out = []
-        for i in idx:
-            w = {k: int(v[k][i]) for k in KEYS}
-            grid, bat = w["exp"] - w["imp"], w["dis"] - w["chg"]
-            e = {period: {k: (base[period][k] + int(cum[k][i])) * KWH for k in KEYS} for period in base}
-            e["today"] = {k: int(cum[k][i]) * KWH for k in KEYS}
-            local = dd["local"][i]
-            pt = {
-                "deviceSn": p.module_sn, "plantUid": p.plant_uid,
-                "invTime": datetime.fromtimestamp(int(dd["utc"][i]), timezone.utc).strftime("%Y-%m-%dT%H:%MZ"),
-                "dataTime": local,
-                "updateDate": (datetime.strptime(local, TFMT) + timedelta(seconds=2)).strftime(TFMT),
-                "invType": 59, "parallSOC": whole(v["soc"][i]) if cap else whole(0),
-                "parallPVPower": whole(w["pv"]), "parallGridPower": whole(grid), "parallLoadPower": whole(w["load"]),
-                "parallBatPower": whole(bat), "parallMeterPower": whole(w["pv"] if p.plant_type == 3 else 0),
-                "parallBackupPower": whole(0), "parallOngridPower": whole(w["load"]),
-                "parallTotalPvPower": whole(w["pv"]), "parallTotalCap": num(cap), "parallUserCap": num(cap * USABLE),
-            }
-            # SAJ's "feed-in" is what the house bought (as the reference's example shows), "sell" what it sold
-            names = {"PV": "pv", "Sell": "exp", "FeedIn": "imp", "BatChg": "chg", "BatDis": "dis", "TotalLoad": "load"}
-            for n, k in names.items():
-                pt[f"parallToday{n}Energy"] = num(e["today"][k])
-            for n, k in names.items():
-                month = "parall_Month_" if n in ("FeedIn", "Sell") else "parallMonth"
-                pt[f"{month}{n}Energy"] = num(e["month"][k])
-            for n, k in names.items():
-                pt[f"parallYear{n}Energy"] = num(e["year"][k])
-            for n, k in names.items():
-                pt[f"parallTotal{n}Energy"] = num(e["total"][k])
-            pt.update({
-                "batteryDirection": int(np.sign(bat)), "gridDirection": int(np.sign(grid)),
-                "registerDnsp": False, "dnspExportLimitPower": -1, "currentMaxBatPoweLimitSupport": False,
-                "currentMaxChargePowerLimit": -1, "currentMaxDisChargePowerLimit": -1,
-                "di0IoValue": 0, "di1IoValue": 0, "di2IoValue": 0, "rcrIoValue": 0, "drmIoValue": 0,
-                "signal4G": "", "wifiSignal": str(-50 - int(35 * _u(self.fleet.seed, "signal", p.module_sn))),
-                "emsAlarmInfo": 0, "emsAlarmStatus": 0, "emsAlarmStatus1": 0,
+        cum = {k: np.cumsum(dd["plant"][k])[idx] for k in KEYS}
+        e = {"today": {k: cum[k] * KWH for k in KEYS}}
+        for period, d0 in self._periods(day).items():
+            base = self._earlier(p, None, d0, di)
+            e[period] = {k: (base[k] + cum[k]) * KWH for k in KEYS}
+        if text:
+            num = lambda a: [f"{x:.2f}" for x in np.broadcast_to(a, (n,)).tolist()]
+            whole = lambda a: list(map(str, np.broadcast_to(a, (n,)).astype(np.int64).tolist()))
+        else:
+            num = lambda a: [_r2(x) for x in np.broadcast_to(a, (n,)).tolist()]
+            whole = lambda a: np.broadcast_to(a, (n,)).astype(np.int64).tolist()
+        grid, bat = v["exp"] - v["imp"], v["dis"] - v["chg"]
+        local = dd["local_naive"][idx]
+        cols = {
+            "deviceSn": [p.module_sn] * n, "plantUid": [p.plant_uid] * n,
+            "invTime": inv_times(dd, idx),
+            "dataTime": [dd["local"][i] for i in idx.tolist()],
+            "updateDate": (local + pd.Timedelta(seconds=2)).strftime(TFMT).tolist(),
+            "invType": [59] * n, "parallSOC": whole(v["soc"]), "parallPVPower": whole(v["pv"]),
+            "parallGridPower": whole(grid), "parallLoadPower": whole(v["load"]), "parallBatPower": whole(bat),
+            "parallMeterPower": whole(v["pv"] if p.plant_type == 3 else 0), "parallBackupPower": whole(0),
+            "parallOngridPower": whole(v["load"]), "parallTotalPvPower": whole(v["pv"]),
+            "parallTotalCap": num(p.battery_kwh), "parallUserCap": num(p.battery_kwh * USABLE),
+        }
+        # SAJ's "feed-in" is what the house bought (as the reference's example shows), "sell" what it sold
+        names = {"PV": "pv", "Sell": "exp", "FeedIn": "imp", "BatChg": "chg", "BatDis": "dis", "TotalLoad": "load"}
+        for period, prefix in (("today", "parallToday"), ("month", "parallMonth"), ("year", "parallYear"),
+                               ("total", "parallTotal")):
+            for name, k in names.items():
+                sic = period == "month" and name in ("FeedIn", "Sell")  # spelt parall_Month_... in the reference
+                cols[f"{'parall_Month_' if sic else prefix}{name}Energy"] = num(e[period][k])
+        signal = str(-50 - int(35 * _u(self.fleet.seed, "signal", p.module_sn)))
+        cols.update({"batteryDirection": np.sign(bat).astype(int).tolist(),
+                     "gridDirection": np.sign(grid).astype(int).tolist()})
+        const = {
+            "registerDnsp": False, "dnspExportLimitPower": -1, "currentMaxBatPoweLimitSupport": False,
+            "currentMaxChargePowerLimit": -1, "currentMaxDisChargePowerLimit": -1, "di0IoValue": 0, "di1IoValue": 0,
+            "di2IoValue": 0, "rcrIoValue": 0, "drmIoValue": 0, "signal4G": "", "wifiSignal": signal,
+            "emsAlarmInfo": 0, "emsAlarmStatus": 0, "emsAlarmStatus1": 0,
+        }
+        if text:
+            y = e["year"]
+            cols.update({
+                "yearBackupLoadEnergy": num(0), "yearBatChgEnergy": num(y["chg"]), "yearBatDisEnergy": num(y["dis"]),
+                "yearGridConsumpEnergy": num(y["imp"]), "yearFeedInEnergy": num(y["imp"]),
+                "yearGridFeedInEnergy": num(y["exp"]), "yearGridFeedInBatEnergy": num(0),  # batteries never export
+                "yearGridFeedInPVEnergy": num(y["exp"]), "yearPVEnergy": num(y["pv"]),
+                "yearSellEnergy": num(y["exp"]), "yearTotalLoadEnergy": num(y["load"]),
             })
-            if text:
-                y = e["year"]
-                pt.update({
-                    "yearBackupLoadEnergy": num(0), "yearBatChgEnergy": num(y["chg"]), "yearBatDisEnergy": num(y["dis"]),
-                    "yearGridConsumpEnergy": num(y["imp"]), "yearFeedInEnergy": num(y["imp"]),
-                    "yearGridFeedInEnergy": num(y["exp"]), "yearGridFeedInBatEnergy": num(0),  # never exports
-                    "yearGridFeedInPVEnergy": num(y["exp"]), "yearPVEnergy": num(y["pv"]),
-                    "yearSellEnergy": num(y["exp"]), "yearTotalLoadEnergy": num(y["load"]),
-                })
-            out.append(pt)
-        return out
+        return [{**dict(zip(cols, row)), **const} for row in zip(*cols.values())]
 
     def _ep_device_emsRealtimeDataCommon(self, app, params):
         p = self._ems_param(app, params)
