@@ -422,19 +422,22 @@ class SimulatorServer(StandInServer):
             d += timedelta(days=1)
         return out
 
-    def _last_sample(self, p: Plant, sn: str | None, before_ts: float | None = None):
+    def _last_sample(self, p: Plant, sn: str | None, stamped_before: float | None = None):
         """(day data, index) of the latest sample of `sn` (a device or load monitor; None: the plant) the API
-        serves (within the last 3 days)."""
+        serves, within the last 3 days; with `stamped_before`, the latest stamped before that instant (the last
+        interval a statistic up to that instant counts)."""
         fl = self.fleet
-        limit = self._cutoff() if before_ts is None else min(before_ts, self._cutoff())
-        zone = fl.zone(p)
-        day = datetime.fromtimestamp(limit, timezone.utc).astimezone(zone).date()
+        cutoff = self._cutoff()
+        limit = cutoff if stamped_before is None else min(stamped_before, cutoff)
+        day = datetime.fromtimestamp(limit, timezone.utc).astimezone(fl.zone(p)).date()
         for back in range(4):
             dd = fl._day(p, day - timedelta(days=back))
             if dd is None:
                 return None
             m = fl.reported_mask(sn, dd) if sn else np.ones(dd["n"], bool)
-            m &= dd["utc"] + STEP_S <= limit
+            m &= dd["utc"] + STEP_S <= cutoff
+            if stamped_before is not None:
+                m &= dd["utc"] < stamped_before
             idx = np.nonzero(m)[0]
             if len(idx):
                 return dd, int(idx[-1])
