@@ -120,15 +120,18 @@ def inverter_records(seed: int, plant: Plant, dev: Device, module_sn: str, dd: d
     if realtime:
         upd = (dd["local_naive"][idx] + pd.Timedelta(seconds=116)).strftime(TFMT).tolist()
         pairs.append(("updateDate", col("updateDate", upd)))
+    # per phase the device has: voltage, grid power and current
+    volt_c = [col(f"volt{ph}", _f2(u)) for ph, u in enumerate(phase_v)]
+    grid_c = [col(f"gw{ph}", _int(w)) for ph, w in enumerate(phase_w)]
+    curr_c = [col(f"gc{ph}", _f2(np.abs(w) / u)) for ph, (w, u) in enumerate(zip(phase_w, phase_v))]
     # meter A: a storage inverter's grid meter (phase 1 carries the house on single-phase sites)
     pairs.append(("meterAStatus", "1" if storage else zero))
     for ph in range(3):
         on = storage and ph < len(phase_w)
         n = ph + 1
         pairs += [
-            (f"meterAVolt{n}", col(f"mav{n}", _f2(phase_v[ph])) if on else zero),
-            (f"meterACurr{n}", col(f"mac{n}", _f2(np.abs(phase_w[ph]) / phase_v[ph])) if on else zero),
-            (f"meterAPowerWatt{n}", col(f"maw{n}", _int(phase_w[ph])) if on else zero),
+            (f"meterAVolt{n}", volt_c[ph] if on else zero), (f"meterACurr{n}", curr_c[ph] if on else zero),
+            (f"meterAPowerWatt{n}", grid_c[ph] if on else zero),
             (f"meterAPowerVA{n}", col(f"mava{n}", _int(np.abs(phase_w[ph]))) if on else zero),
             (f"meterAFreq{n}", freq if on else zero),
         ]
@@ -147,19 +150,16 @@ def inverter_records(seed: int, plant: Plant, dev: Device, module_sn: str, dd: d
     for ph, name in enumerate("rst"):
         on = ph < len(phase_w)
         inv_on = on and storage  # a grid-tied inverter reports its output on the grid fields only
-        pw = phase_w[ph] if on else None
         ipw = inv_w[ph] if inv_on else None
         grid_power_key = "tGridLPowerWatt" if name == "t" else f"{name}GridPowerWatt"  # sic, as served
         grid_fields = [
-            (f"{name}GridVolt", col(f"gv{name}", _f2(phase_v[ph])) if on else zero),
-            (f"{name}GridFreq", freq if on else zero),
-            (f"{name}GridCurr", col(f"gc{name}", _f2(np.abs(pw) / phase_v[ph])) if on else zero),
-            (grid_power_key, col(f"gw{name}", _int(pw)) if on else zero),
+            (f"{name}GridVolt", volt_c[ph] if on else zero), (f"{name}GridFreq", freq if on else zero),
+            (f"{name}GridCurr", curr_c[ph] if on else zero), (grid_power_key, grid_c[ph] if on else zero),
         ]
         if name == "t":  # the fixture's order for phase T
             grid_fields = [grid_fields[0], grid_fields[2], grid_fields[1], grid_fields[3]]
         pairs += grid_fields + [
-            (f"{name}InvVolt", col(f"iv{name}", _f2(phase_v[ph])) if inv_on else zero),
+            (f"{name}InvVolt", volt_c[ph] if inv_on else zero),
             (f"{name}InvCurr", col(f"ic{name}", _f2(np.abs(ipw) / phase_v[ph])) if inv_on else zero),
             (f"{name}InvFreq", freq if inv_on else zero),
             (f"{name}InvPowerWatt", col(f"iw{name}", _int(ipw)) if inv_on else zero),
@@ -227,7 +227,7 @@ def inverter_records(seed: int, plant: Plant, dev: Device, module_sn: str, dd: d
     for n in (1, 2, 3):
         on = not strings and n == 1
         pairs += [
-            (f"meterBVolt{n}", _Col("gvr") if on else zero),
+            (f"meterBVolt{n}", volt_c[0] if on else zero),
             (f"meterBCurr{n}", col("mbc", _f2(pv / volt)) if on else zero),
             (f"meterBPowerWatt{n}", _Col("pv") if on else zero),
             (f"meterBFreq{n}", freq if on else zero),

@@ -313,11 +313,7 @@ class SimulatorServer(StandInServer):
             hi -= 1
         # days [lo, hi) are complete; day hi (if < d1) may be partial
         if hi > lo:
-            if sn:
-                out["pv"] = int(fl.device_daily_pv(fl.device(sn), lo, hi).sum())
-            else:
-                for k in keys:
-                    out[k] = int(fl.daily_array(plant, k, lo, hi).sum())
+            out = self._earlier(plant, sn, lo, hi)
         if hi < d1 and cal.day_start(hi) < lim:
             dd = fl._day(plant, fl.start_date + timedelta(days=hi))
             m = (dd["utc"] < limit_ts) & (dd["utc"] + STEP_S <= avail)
@@ -555,14 +551,15 @@ class SimulatorServer(StandInServer):
             vals = last[0]["devices"][d.sn] if last else None
             power = int(vals["pv"][last[1]]) if last else 0
             storage = d.device_type != 0
+            online = self._is_online(d.sn)
             status = _device_status(storage, self._open_levels({d.sn}, now_ts), power > 0)
             inv = {"aliases": d.sn, "deviceSn": d.sn, "deviceModel": d.model, "moduleSn": self._module_sn(d),
                    "plantName": p.name, "plantUid": p.plant_uid,
                    "deviceStatus": (STORAGE_STATUS if storage else GRID_STATUS)[status], "powerNow": power,
                    "todayEnergy": _r2(e["today"]["pv"] * KWH), "monthEnergy": _r2(e["month"]["pv"] * KWH),
                    "yearEnergy": _r2(e["year"]["pv"] * KWH), "totalEnergy": _r2(e["total"]["pv"] * KWH),
-                   "type": d.device_type, "isOnline": self._is_online(d.sn), "hasBattery": int(storage),
-                   "runningState": 3 if not self._is_online(d.sn) else 2 if status in (3, 4, 5) else 1}
+                   "type": d.device_type, "isOnline": online, "hasBattery": int(storage),
+                   "runningState": 3 if not online else 2 if status in (3, 4, 5) else 1}
             if storage:
                 inv.update({"batEnergyPercent": str(int(vals["soc"][last[1]])) if last else "",
                             "unitOfCapacity": "kWh", "todayBatChgEnergy": _s2(e["today"]["chg"] * KWH),
@@ -586,7 +583,8 @@ class SimulatorServer(StandInServer):
         h = _h(self.fleet.seed, "firmware", dev.model)
         return {
             "invType": f"{dev.model}-{dev.rated_w / 1000:g}K-{'T' if dev.phases == 3 else 'S'}",
-            "invPower": f"{dev.rated_w:.2f}", "invSN": dev.sn, "invPC": f"{_h(self.fleet.seed, 'pc', dev.sn) % 10**10:010d}",
+            "invPower": f"{dev.rated_w:.2f}", "invSN": dev.sn,
+            "invPC": f"{_h(self.fleet.seed, 'pc', dev.sn) % 10**10:010d}",
             "invDFW": f"v1.{h % 90 + 10:03d}", "invMFW": f"v0.{h // 90 % 900 + 100:03d}", "invSFW": "v65.535",
             "dispHWVersion": "v1.100", "ctrlHWVersion": "v1.100", "powerHWVersion": "v1.100",
             "moduleModel": "eSolar AIO3", "moduleSN": self._module_sn(dev),
@@ -934,7 +932,7 @@ class SimulatorServer(StandInServer):
                     pt.update({f"phase{ph + 1}Volt{suffix}": volts[ph] for ph in range(3)})
                     pt.update({f"phase{ph + 1}Curr{suffix}": round(abs(per[ph]) / volts[ph], 2) if volts[ph] else 0.0
                                for ph in range(3)})
-                    pt.update({f"freq{suffix}": electrical.FREQ, **{f"freq{x}{suffix}": electrical.FREQ for x in "ABC"}})
+                    pt.update({f"freq{x}{suffix}": electrical.FREQ for x in ("", "A", "B", "C")})
                     pt[f"totalGridPower{suffix}"] = power
                     pt.update({f"phase{ph + 1}Power{suffix}": round(per[ph], 1) for ph in range(3)})
                     pt.update({f"totalQpower{suffix}": 0, **{f"phase{ph + 1}Qpower{suffix}": 0 for ph in range(3)}})

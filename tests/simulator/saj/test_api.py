@@ -269,7 +269,8 @@ def test_reference_envelopes_and_the_admin_switch(make_simulator):
     a.login()
     fl = s.fleet
     storage = next(d for d in fl.devices if d.device_type == 1)
-    assert a.raw("device/realtimeDataCommon", deviceSn=storage.sn).text.startswith('{"errCode":"0","errMsg":"","data":{')
+    rt = a.raw("device/realtimeDataCommon", deviceSn=storage.sn).text
+    assert rt.startswith('{"errCode":"0","errMsg":"","data":{')
     assert a.get("device/alarmList", appId=fl.app_id)["code"] == 0
     mon = next(p for p in fl.plants if p.module_sn)
     meter = a.get("device/emsHistoryData4Meter", emsSn=mon.module_sn, plantId=mon.plant_id,

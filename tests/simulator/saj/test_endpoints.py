@@ -151,7 +151,8 @@ def test_history_and_realtime_records_have_the_fixture_keys_and_types(free, devi
 
 def test_upload_data_has_the_fixture_shapes(free):
     r5 = next(d for d in free.s.fleet.devices if d.model == "R5")
-    for unit, name in ((0, "open_device_uploadData_timeUnit0_minute.json"), (1, "open_device_uploadData_timeUnit1_day.json")):
+    for unit, name in ((0, "open_device_uploadData_timeUnit0_minute.json"),
+                       (1, "open_device_uploadData_timeUnit1_day.json")):
         real = fixture(name)
         ours = free.get("device/uploadData", deviceSn=r5.sn, timeUnit=unit, **WHOLE_DAY)
         assert (ours["code"], ours["msg"]) == (real["code"], real["msg"])
@@ -211,9 +212,11 @@ def test_realtime_is_the_latest_history_record(free):
 
 def test_history_windows(free):
     sn = free.s.fleet.devices[0].sn
-    long = free.get("device/historyDataCommon", deviceSn=sn, startTime=f"{DAY} 00:00:00", endTime=f"{DAY + timedelta(days=1)} 00:05:00")
+    long = free.get("device/historyDataCommon", deviceSn=sn, startTime=f"{DAY} 00:00:00",
+                    endTime=f"{DAY + timedelta(days=1)} 00:05:00")
     assert long == {"code": 10006, "msg": "parameter error: time span exceeds 24 hours", "data": None}
-    future = free.get("device/historyDataCommon", deviceSn=sn, startTime="2030-01-01 00:00:00", endTime="2030-01-01 01:00:00")
+    future = free.get("device/historyDataCommon", deviceSn=sn, startTime="2030-01-01 00:00:00",
+                      endTime="2030-01-01 01:00:00")
     assert future["code"] == 200 and future["data"] == []
 
 
@@ -282,7 +285,8 @@ def test_plant_energy_counts_each_pv_once(free):
     two = next(p for p in fl.plants if p.plant_type == 0 and len(p.devices) == 2)
     one = free.get("plant/energy", plantId=two.plant_id, deviceSns=two.devices[1].sn, clientDate=client)["data"]
     truth = fl.device_day(two.devices[1].sn, DAY)
-    assert one["todayPvEnergy"] == pytest.approx(truth[truth.ts_local < datetime(2025, 6, 1, 15)].pv_kwh.sum(), abs=0.006)
+    morning = truth[truth.ts_local < datetime(2025, 6, 1, 15)]
+    assert one["todayPvEnergy"] == pytest.approx(morning.pv_kwh.sum(), abs=0.006)
     assert one["batEnergyPercent"] == 0 and one["updateDate"].startswith(f"{DAY} 14:5")
     foreign = free.get("plant/energy", plantId=two.plant_id, deviceSns=ac.devices[0].sn, clientDate=client)
     assert foreign["code"] == 10006 and foreign["data"] is None
