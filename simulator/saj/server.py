@@ -11,6 +11,7 @@ responses unless `envelopes` asks for another of the reference's shapes (see `en
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import math
@@ -93,6 +94,31 @@ def _device_status(storage: bool, levels: set, producing: bool) -> int:
     return 2 if storage or producing else 1
 
 
+class _Page:
+    """A page answer: rows, total and totalPage at the top of the body, beside the code."""
+
+    def __init__(self, rows: list, total: int, total_page: int):
+        self.rows, self.total, self.total_page = rows, total, total_page
+
+
+def _endpoint(msg: str = "request success"):
+    """Make `_ep_<endpoint>`, which builds an endpoint's data (or a _Page), the endpoint's handler:
+    (app, params) -> (body, code), the data in the endpoint's envelope."""
+    def wrap(build):
+        endpoint = build.__name__[len("_ep_"):].replace("_", "/")
+
+        @functools.wraps(build)
+        def handler(self, app, params):
+            out, style = build(self, app, params), self._style(endpoint)
+            if isinstance(out, _Page):
+                text, code = envelopes.page(style, out.rows, out.total, out.total_page, PAGE_MSG)
+            else:
+                text, code = envelopes.success(style, out, msg)
+            return text.encode("utf-8"), code
+        return handler
+    return wrap
+
+
 class SimulatorServer(StandInServer):
     """Serve ``fleet`` as SAJ's Open Platform on 127.0.0.1:port (0 = a free port). Use start()/stop() or ``with``.
 
@@ -140,28 +166,30 @@ class SimulatorServer(StandInServer):
         if endpoint not in ENDPOINTS:
             obj = {"code": 404, "msg": f"No handler found for {method} {PREFIX}{endpoint}", "data": None}
             return Answer(404, envelopes.dumps(obj).encode(), code=404)
-        style = self.envelopes.get(endpoint, "code")
         try:
             if method != ENDPOINTS[endpoint][0]:
                 raise ApiError(500, f"Request method '{method}' not supported")
-            text, code = self._dispatch(endpoint, params, headers, body, style)
+            out, code = self._dispatch(endpoint, params, headers, body)
         except ApiError as e:
-            text, code = envelopes.error(style, e.code, e.msg), e.code
+            out, code = envelopes.error(self._style(endpoint), e.code, e.msg).encode("utf-8"), e.code
         except Exception:  # never a stack trace
-            text, code = envelopes.error(style, 10001, MSG_SYSTEM), 10001
-        if code == 10006 and MSG_FREQ in text:
-            self.count_rejected(endpoint)
-        return Answer(200, text.encode("utf-8"), code=code)
+            out, code = envelopes.error(self._style(endpoint), 10001, MSG_SYSTEM).encode("utf-8"), 10001
+        return Answer(200, out, code=code)
 
-    def _dispatch(self, endpoint: str, params: dict, headers, body: bytes, style: str) -> tuple[str, int]:
+    def _style(self, endpoint: str) -> str:
+        return self.envelopes.get(endpoint, "code")
+
+    def _dispatch(self, endpoint: str, params: dict, headers, body: bytes) -> tuple[bytes, int]:
+        handler = getattr(self, "_ep_" + endpoint.replace("/", "_"))
         if endpoint == "access_token":
-            return envelopes.success(style, self._access_token(params), "")
+            return handler(None, params)
         qps = ENDPOINTS[endpoint][1]
         if qps is None:  # plantAuthByOpenapiKey: the OpenAPI key pair authenticates
             app = self.fleet.app_id
         else:
             app = self._check_token(headers.get("accessToken"))
             if self.limits and not self.within_limit((app, endpoint), qps):
+                self.count_rejected(endpoint)
                 raise ApiError(10006, MSG_FREQ)
         f = self.faults
         if f.roll(f.code_10001_rate):
@@ -173,10 +201,7 @@ class SimulatorServer(StandInServer):
                 raise ApiError(10004, "Authentication failed")
         if endpoint == "developer/auth/plantAuthByOpenapiKey":
             params = self._json_body(body)
-        out = getattr(self, "_ep_" + endpoint.replace("/", "_"))(app, params)
-        if isinstance(out, _Page):
-            return envelopes.page(style, out.rows, out.total, out.total_page, PAGE_MSG)
-        return envelopes.success(style, out, "request success")
+        return handler(app, params)
 
     @staticmethod
     def _json_body(body: bytes) -> dict:
@@ -189,7 +214,8 @@ class SimulatorServer(StandInServer):
         return {k: str(v) for k, v in obj.items() if v is not None}
 
     # ------------------------------------------------------------------ auth
-    def _access_token(self, params):
+    @_endpoint(msg="")
+    def _ep_access_token(self, app, params):
         fl = self.fleet
         if params.get("appId") != fl.app_id or params.get("appSecret") != fl.app_secret:
             raise ApiError(100009, "appId or appSecret does not exist")
@@ -213,6 +239,7 @@ class SimulatorServer(StandInServer):
                     break
         raise ApiError(200010, MSG_TOKEN)
 
+    @_endpoint()
     def _ep_developer_auth_plantAuthByOpenapiKey(self, app, params):
         key, cred = params.get("appKey"), params.get("credentials")
         if not key or not cred:
@@ -492,7 +519,7 @@ class SimulatorServer(StandInServer):
                                 before, electrical.ambient_c(p), online, realtime)
 
     # ------------------------------------------------------------------ endpoints: system
-    def _page(self, app, params, rows) -> "_Page":
+    def _page(self, app, params, rows) -> _Page:
         appid = params.get("appId")
         if not appid:
             raise _param_error("appId is required")
@@ -502,11 +529,13 @@ class SimulatorServer(StandInServer):
         num = self._int_param(params, "pageNum", 1, 1)
         return _Page(rows[(num - 1) * size: num * size], len(rows), int(math.ceil(len(rows) / size)))
 
+    @_endpoint()
     def _ep_developer_plant_page(self, app, params):
         rows = [{"plantId": p.plant_id, "plantName": p.name, "NMI": p.nmi, "plantNo": p.plant_no}
                 for p in self.fleet.plants]
         return self._page(app, params, rows)
 
+    @_endpoint()
     def _ep_developer_device_page(self, app, params):
         alarmed = {a.device_sn for a in self.fleet.alarms() if a.ended_at is None}
         rows = []
@@ -518,6 +547,7 @@ class SimulatorServer(StandInServer):
         return self._page(app, params, rows)
 
     # ------------------------------------------------------------------ endpoints: information
+    @_endpoint()
     def _ep_plant_details(self, app, params):
         p = self._plant_param(app, params)
         return {
@@ -536,6 +566,7 @@ class SimulatorServer(StandInServer):
             "projectPic": "https://esolar-images.jtaiyang.com/plant/defaultPlantCover.png",
         }
 
+    @_endpoint()
     def _ep_plant_getPlantAllDeviceList(self, app, params):
         p = self._plant_param(app, params)
         fl = self.fleet
@@ -601,6 +632,7 @@ class SimulatorServer(StandInServer):
                 "bmsSN": f"BMS{h // 10**14 % 10**12:012d}", "bmsType": "SAJ-BMS", "bmsSoftwareVersion": "v1.20",
                 "bmsHardwareVersion": "v1.04", "batPC": f"{h % 10**9:09d}"}
 
+    @_endpoint()
     def _ep_device_baseinfo(self, app, params):
         dev = self._device_param(app, params)
         out = self._hardware(dev)
@@ -615,6 +647,7 @@ class SimulatorServer(StandInServer):
                         f"bms{n}HardwareVersion": b.get("bmsHardwareVersion", "")})
         return out
 
+    @_endpoint()
     def _ep_device_batInfo(self, app, params):
         dev = self._device_param(app, params)
         bat = self._battery(dev)
@@ -627,6 +660,7 @@ class SimulatorServer(StandInServer):
         return {"deviceInfo": self._hardware(dev), "batteryInfoList": boxes}
 
     # ------------------------------------------------------------------ endpoints: inverter data
+    @_endpoint()
     def _ep_device_uploadData(self, app, params):
         dev = self._device_param(app, params)
         unit = self._int_param(params, "timeUnit", None, 0, 3)
@@ -698,6 +732,7 @@ class SimulatorServer(StandInServer):
         total = None if dev.device_type == 0 else self._storage_total(tot)
         return data, total
 
+    @_endpoint()
     def _ep_device_historyDataCommon(self, app, params):
         dev = self._device_param(app, params)
         start, end = self._window(params, 24)
@@ -707,6 +742,7 @@ class SimulatorServer(StandInServer):
             recs += self._records(p, dev, dd, idx, realtime=False)
         return RawJson("[" + ",".join(recs) + "]")
 
+    @_endpoint()
     def _ep_device_realtimeDataCommon(self, app, params):
         dev = self._device_param(app, params)
         p = self.fleet.plant(dev.plant_id)
@@ -717,6 +753,7 @@ class SimulatorServer(StandInServer):
         return RawJson(self._records(p, dev, dd, [i], realtime=True)[0])
 
     # ------------------------------------------------------------------ endpoints: plant data
+    @_endpoint()
     def _ep_plant_getPlantStatisticsData(self, app, params):
         p = self._plant_param(app, params)
         cd = self._time_param(params, "clientDate")
@@ -763,6 +800,7 @@ class SimulatorServer(StandInServer):
         })
         return data
 
+    @_endpoint()
     def _ep_plant_energy(self, app, params):
         p = self._plant_param(app, params)
         sns = [s.strip() for s in (params.get("deviceSns") or "").split(",") if s.strip()]
@@ -792,6 +830,7 @@ class SimulatorServer(StandInServer):
                 "powerNow": power, "todayPvEnergy": _r2(e["today"]), "totalPvEnergy": _r2(e["total"]),
                 "updateDate": upd, "yearPvEnergy": _r2(e["year"])}
 
+    @_endpoint()
     def _ep_device_secData(self, app, params):
         p = self._plant_param(app, params)
         if not p.has_load_monitor:
@@ -884,6 +923,7 @@ class SimulatorServer(StandInServer):
             })
         return [{**dict(zip(cols, row)), **const} for row in zip(*cols.values())]
 
+    @_endpoint()
     def _ep_device_emsRealtimeDataCommon(self, app, params):
         p = self._ems_param(app, params)
         last = self._last_sample(p, p.module_sn)
@@ -898,6 +938,7 @@ class SimulatorServer(StandInServer):
             raise _param_error("emsSn is not a module of plantId")
         return p, self._window(params, max_hours)
 
+    @_endpoint()
     def _ep_device_emsHistoryData(self, app, params):
         p, (start, end) = self._ems_window(app, params, 24)
         out = []
@@ -905,6 +946,7 @@ class SimulatorServer(StandInServer):
             out += self._ems_points(p, dd, idx, text=True)
         return out
 
+    @_endpoint()
     def _ep_device_emsHistoryData4Meter(self, app, params):
         """The module's meters: the grid meter on the first channel; on AC-coupled plants the PV meter of
         the grid-tied inverter on the second. Power signs: + drawn from the grid side (import), - sent back."""
@@ -952,6 +994,7 @@ class SimulatorServer(StandInServer):
         return out
 
     # ------------------------------------------------------------------ endpoints: alarms
+    @_endpoint()
     def _ep_device_alarmList(self, app, params):
         fl = self.fleet
         sn = params.get("deviceSn")
@@ -993,6 +1036,7 @@ class SimulatorServer(StandInServer):
                         "alarmLevel": a.alarm_level, "status": st, "alarmTime": local.strftime(TFMT)})
         return out
 
+    @_endpoint()
     def _ep_device_getDeviceAlarmList(self, app, params):
         fl = self.fleet
         dev = self._device_param(app, params)
@@ -1029,13 +1073,6 @@ class SimulatorServer(StandInServer):
                 "alarmDuration": _duration(upd - a.started_at),
             })
         return out
-
-
-class _Page:
-    """A page answer: rows, total and totalPage at the top of the body, beside the code."""
-
-    def __init__(self, rows: list, total: int, total_page: int):
-        self.rows, self.total, self.total_page = rows, total, total_page
 
 
 def _duration(td: timedelta) -> str:

@@ -52,10 +52,6 @@ def pairs_of(text: str):
     return dict(json.loads(text, object_pairs_hook=lambda p: p))["data"]
 
 
-def kwh(x) -> float:
-    return float(x)
-
-
 @pytest.fixture
 def nogaps(make_simulator):
     """A client on a fleet without logger outages (so minute data covers every interval)."""
@@ -98,7 +94,7 @@ def valid_calls(server) -> dict:
     }
 
 
-def test_the_server_serves_appendix_a(free):
+def test_the_server_serves_appendix_a():
     assert {ep: method for ep, (method, _) in ENDPOINTS.items()} == dict(APPENDIX_A)
     assert len(APPENDIX_A) == 19
 
@@ -173,7 +169,7 @@ def test_history_equals_upload_data_and_the_truth_sample_by_sample(free):
         assert [r["dataTime"] for r in recs] == served.ts_local.dt.strftime(TF).tolist()
         assert [int(r["totalPVPower"]) for r in recs] == served.pv_w.astype(int).tolist()
         cum_pv = truth.pv_kwh.astype(float).cumsum()[truth.reported].to_numpy()  # counters count outages too
-        assert np.allclose([kwh(r["todayPvEnergy"]) for r in recs], cum_pv, atol=0.006)
+        assert np.allclose([float(r["todayPvEnergy"]) for r in recs], cum_pv, atol=0.006)
         d0 = (DAY - fl.start_date).days
         if dev.device_type == 0:
             before = fl.device_daily_pv(dev, 0, d0).sum() / 12000
@@ -193,8 +189,8 @@ def test_history_equals_upload_data_and_the_truth_sample_by_sample(free):
             assert [int(r["gridDirection"]) for r in recs] == np.sign(grid).tolist()
             assert [int(r["batteryDirection"]) for r in recs] == np.sign(bat).tolist()
             cum_buy = truth.grid_import_kwh.astype(float).cumsum()[truth.reported].to_numpy()
-            assert np.allclose([kwh(r["todayFeedInEnergy"]) for r in recs], cum_buy, atol=0.006)  # "feed-in": bought
-        assert np.allclose([kwh(r["totalPvEnergy"]) for r in recs], before + cum_pv, atol=0.006)
+            assert np.allclose([float(r["todayFeedInEnergy"]) for r in recs], cum_buy, atol=0.006)  # "feed-in": bought
+        assert np.allclose([float(r["totalPvEnergy"]) for r in recs], before + cum_pv, atol=0.006)
 
 
 def test_realtime_is_the_latest_history_record(free):
@@ -235,14 +231,14 @@ def test_statistics_answer_as_of_client_date(nogaps):
     truth = fl.plant_day(p.plant_id, day)
     before = truth[truth.ts_local < client]
     for name, col in (("Pv", "pv"), ("Load", "load"), ("Buy", "grid_import"), ("Sell", "grid_export")):
-        assert kwh(s[f"today{name}Energy"]) == pytest.approx(before[f"{col}_kwh"].astype(float).sum(), abs=0.006)
-    assert kwh(s["todayChargeEnergy"]) == pytest.approx(before.battery_charge_kwh.astype(float).sum(), abs=0.006)
-    assert kwh(s["todayLoadEnergy"]) > 1 > kwh(s["todayPvEnergy"])  # the night's load
+        assert float(s[f"today{name}Energy"]) == pytest.approx(before[f"{col}_kwh"].astype(float).sum(), abs=0.006)
+    assert float(s["todayChargeEnergy"]) == pytest.approx(before.battery_charge_kwh.astype(float).sum(), abs=0.006)
+    assert float(s["todayLoadEnergy"]) > 1 > float(s["todayPvEnergy"])  # the night's load
     d0 = (day - fl.start_date).days
-    month = fl.daily_sums(p, d0 - 13, d0)["load"] / 12000 + kwh(s["todayLoadEnergy"])
-    total = fl.daily_sums(p, 0, d0)["pv"] / 12000 + kwh(s["todayPvEnergy"])
-    assert kwh(s["monthLoadEnergy"]) == pytest.approx(month, abs=0.01)
-    assert kwh(s["totalPvEnergy"]) == pytest.approx(total, abs=0.01)
+    month = fl.daily_sums(p, d0 - 13, d0)["load"] / 12000 + float(s["todayLoadEnergy"])
+    total = fl.daily_sums(p, 0, d0)["pv"] / 12000 + float(s["todayPvEnergy"])
+    assert float(s["monthLoadEnergy"]) == pytest.approx(month, abs=0.01)
+    assert float(s["totalPvEnergy"]) == pytest.approx(total, abs=0.01)
     assert s["dataTime"] == before.ts_local.iloc[-1].strftime(TF) == f"{day} 05:45:00"
     assert s["powerNow"] == f"{before.pv_w.iloc[-1]:.1f}"
     assert s["batEnergyPercent"] == str(int(before.battery_soc_pct.iloc[-1]))
@@ -250,7 +246,7 @@ def test_statistics_answer_as_of_client_date(nogaps):
     # the load monitor saw the same night
     sec = nogaps.get("device/secData", plantId=p.plant_id, timeUnit=0, startTime=f"{day} 00:00:00",
                      endTime=client.strftime(TF))["data"]["dataList"][0]
-    assert len(sec["data"]) == len(before) and sec["total"]["loadEnergy"] == pytest.approx(kwh(s["todayLoadEnergy"]),
+    assert len(sec["data"]) == len(before) and sec["total"]["loadEnergy"] == pytest.approx(float(s["todayLoadEnergy"]),
                                                                                             abs=0.01)
 
 
@@ -321,13 +317,13 @@ def test_ems_history_and_realtime_agree_with_the_truth(nogaps):
     assert [int(h["parallGridPower"]) for h in hist] == (truth.grid_export_w - truth.grid_import_w).astype(int).tolist()
     assert [int(h["parallSOC"]) for h in hist] == truth.battery_soc_pct.astype(int).tolist()
     cum = {c: truth[f"{c}_kwh"].astype(float).cumsum().to_numpy() for c in ("pv", "grid_import", "grid_export")}
-    assert np.allclose([kwh(h["parallTodayFeedInEnergy"]) for h in hist], cum["grid_import"], atol=0.006)
-    assert np.allclose([kwh(h["parallTodaySellEnergy"]) for h in hist], cum["grid_export"], atol=0.006)
+    assert np.allclose([float(h["parallTodayFeedInEnergy"]) for h in hist], cum["grid_import"], atol=0.006)
+    assert np.allclose([float(h["parallTodaySellEnergy"]) for h in hist], cum["grid_export"], atol=0.006)
     d0 = (DAY - fl.start_date).days
     year = fl.daily_sums(p, 0, d0)
-    assert kwh(hist[-1]["yearPVEnergy"]) == pytest.approx(year["pv"] / 12000 + cum["pv"][-1], abs=0.01)
+    assert float(hist[-1]["yearPVEnergy"]) == pytest.approx(year["pv"] / 12000 + cum["pv"][-1], abs=0.01)
     assert hist[-1]["yearPVEnergy"] == hist[-1]["parallYearPVEnergy"]
-    assert kwh(hist[-1]["parallTotalCap"]) == p.battery_kwh
+    assert float(hist[-1]["parallTotalCap"]) == p.battery_kwh
     # realtime: the module's latest sample, as numbers
     rt = free.get("device/emsRealtimeDataCommon", emsSn=p.module_sn)["data"]
     zone = fl.zone(p)
