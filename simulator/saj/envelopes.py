@@ -63,9 +63,13 @@ def success(style: str, data, msg: str) -> tuple[str, int]:
 
 def page(style: str, rows: list, total: int, total_page: int, msg: str) -> tuple[str, int]:
     """(body, code) of a page: `total`, `rows`, the code and message, `totalPage` at the top."""
-    head, code = {"code": ({"code": 200, "msg": msg}, 200), "code0": ({"code": 0, "msg": ""}, 0),
-                  "errCode": ({"errCode": 0, "errMsg": ""}, 0), "errCodeText": ({"errCode": "0", "errMsg": ""}, 0),
-                  "bare": ({}, 200)}[style]
+    head, code = {
+        "code": ({"code": 200, "msg": msg}, 200),
+        "code0": ({"code": 0, "msg": ""}, 0),
+        "errCode": ({"errCode": 0, "errMsg": ""}, 0),
+        "errCodeText": ({"errCode": "0", "errMsg": ""}, 0),
+        "bare": ({}, 200),
+    }[style]
     return dumps({"total": total, "rows": rows, **head, "totalPage": total_page}), code
 
 

@@ -13,6 +13,7 @@ whole day of records costs a few milliseconds.
 from __future__ import annotations
 
 import json
+
 import numpy as np
 import pandas as pd
 
@@ -64,8 +65,19 @@ def _render(pairs: list[tuple[str, object]], cols: dict[str, list[str]]) -> list
     return [template.format(*row) for row in zip(*(cols[n] for n in names))]
 
 
-def inverter_records(seed: int, plant: Plant, dev: Device, module_sn: str, dd: dict, idx: np.ndarray,
-                     el: DayElectrics, before: dict, ambient: float, online: bool, realtime: bool) -> list[str]:
+def inverter_records(
+    seed: int,
+    plant: Plant,
+    dev: Device,
+    module_sn: str,
+    dd: dict,
+    idx: np.ndarray,
+    el: DayElectrics,
+    before: dict,
+    ambient: float,
+    online: bool,
+    realtime: bool,
+) -> list[str]:
     """The records of `dev` for the slots `idx` of the day `dd`.
 
     before: W-slot sums of the device's earlier days since commissioning (`pv`, and for storage devices the
@@ -109,13 +121,18 @@ def inverter_records(seed: int, plant: Plant, dev: Device, module_sn: str, dd: d
 
     phase_w, inv_w = phases(grid), phases(inv)
     phase_v = [volt, el.l23[0, idx], el.l23[1, idx]] if three else [volt]
-    sink_c, inv_c, bat_c = electrical.temperatures(ambient, np.clip(np.abs(inv) / dev.rated_w, 0.0, 1.0),
-                                                   np.clip(np.abs(bat) / dev.rated_w, 0.0, 1.0))
+    sink_c, inv_c, bat_c = electrical.temperatures(
+        ambient, np.clip(np.abs(inv) / dev.rated_w, 0.0, 1.0), np.clip(np.abs(bat) / dev.rated_w, 0.0, 1.0)
+    )
     s = [el.strings(int(pv[j]), int(i)) if strings else (0, 0, 0.0, 0.0, 0.0, 0.0) for j, i in enumerate(idx)]
 
     pairs: list[tuple[str, object]] = [
-        ("deviceSn", dev.sn), ("parallelEnable", 0), ("parallelMaster", 0), ("moduleSn", module_sn),
-        ("dataTime", col("dataTime", local)), ("invTime", col("invTime", inv_times(dd, idx))),
+        ("deviceSn", dev.sn),
+        ("parallelEnable", 0),
+        ("parallelMaster", 0),
+        ("moduleSn", module_sn),
+        ("dataTime", col("dataTime", local)),
+        ("invTime", col("invTime", inv_times(dd, idx))),
     ]
     if realtime:
         upd = (dd["local_naive"][idx] + pd.Timedelta(seconds=116)).strftime(TFMT).tolist()
@@ -130,15 +147,19 @@ def inverter_records(seed: int, plant: Plant, dev: Device, module_sn: str, dd: d
         on = storage and ph < len(phase_w)
         n = ph + 1
         pairs += [
-            (f"meterAVolt{n}", volt_c[ph] if on else zero), (f"meterACurr{n}", curr_c[ph] if on else zero),
+            (f"meterAVolt{n}", volt_c[ph] if on else zero),
+            (f"meterACurr{n}", curr_c[ph] if on else zero),
             (f"meterAPowerWatt{n}", grid_c[ph] if on else zero),
             (f"meterAPowerVA{n}", col(f"mava{n}", _int(np.abs(phase_w[ph]))) if on else zero),
             (f"meterAFreq{n}", freq if on else zero),
         ]
     pairs += [
-        ("pv1volt", col("v1", [f"{x[2]:.2f}" for x in s])), ("pv1curr", col("c1", [f"{x[4]:.2f}" for x in s])),
-        ("pv2volt", col("v2", [f"{x[3]:.2f}" for x in s])), ("pv2curr", col("c2", [f"{x[5]:.2f}" for x in s])),
-        ("pv3volt", zero), ("pv3curr", zero),
+        ("pv1volt", col("v1", [f"{x[2]:.2f}" for x in s])),
+        ("pv1curr", col("c1", [f"{x[4]:.2f}" for x in s])),
+        ("pv2volt", col("v2", [f"{x[3]:.2f}" for x in s])),
+        ("pv2curr", col("c2", [f"{x[5]:.2f}" for x in s])),
+        ("pv3volt", zero),
+        ("pv3curr", zero),
         ("batTempC", col("bt", _f1(bat_c)) if storage else zero),
         ("batEnergyPercent", col("soc", _int(soc)) if storage else zero),
         ("batPower", col("bat", _int(bat)) if storage else zero),
@@ -153,8 +174,10 @@ def inverter_records(seed: int, plant: Plant, dev: Device, module_sn: str, dd: d
         ipw = inv_w[ph] if inv_on else None
         grid_power_key = "tGridLPowerWatt" if name == "t" else f"{name}GridPowerWatt"  # sic, as served
         grid_fields = [
-            (f"{name}GridVolt", volt_c[ph] if on else zero), (f"{name}GridFreq", freq if on else zero),
-            (f"{name}GridCurr", curr_c[ph] if on else zero), (grid_power_key, grid_c[ph] if on else zero),
+            (f"{name}GridVolt", volt_c[ph] if on else zero),
+            (f"{name}GridFreq", freq if on else zero),
+            (f"{name}GridCurr", curr_c[ph] if on else zero),
+            (grid_power_key, grid_c[ph] if on else zero),
         ]
         if name == "t":  # the fixture's order for phase T
             grid_fields = [grid_fields[0], grid_fields[2], grid_fields[1], grid_fields[3]]
@@ -170,7 +193,8 @@ def inverter_records(seed: int, plant: Plant, dev: Device, module_sn: str, dd: d
         ("totalTotalLoadEnergy", col("tload", _f2(total["load"])) if storage else zero),
         ("totalBatDisEnergy", col("tdis", _f2(total["dis"])) if storage else zero),
         ("totalBatChgEnergy", col("tchg", _f2(total["chg"])) if storage else zero),
-        ("pv1power", col("p1", [str(x[0]) for x in s])), ("pv2power", col("p2", [str(x[1]) for x in s])),
+        ("pv1power", col("p1", [str(x[0]) for x in s])),
+        ("pv2power", col("p2", [str(x[1]) for x in s])),
     ]
     pairs += [(f"pv{n}power", zero) for n in range(3, 17)]
     pairs += [
@@ -188,7 +212,8 @@ def inverter_records(seed: int, plant: Plant, dev: Device, module_sn: str, dd: d
     pairs += [(f"{ph}Out{q}", zero) for ph in "rst" for q in ("Volt", "Curr", "Freq", "PowerVA", "PowerWatt")]
     pf = col("pf", ["0.99" if x else "0" for x in grid])
     pairs += [
-        ("sysGridPowerWatt", _Col("grid")), ("sysTotalLoadWatt", _Col("load") if storage else zero),
+        ("sysGridPowerWatt", _Col("grid")),
+        ("sysTotalLoadWatt", _Col("load") if storage else zero),
         ("totalBatteryPower", _Col("bat") if storage else zero),
         ("tOutPowerWatt", "-1"),  # the key really appears twice; a plain JSON parser keeps this one
         ("totalSellEnergy", col("texp", _f2(total["exp"])) if storage else zero),
@@ -201,11 +226,19 @@ def inverter_records(seed: int, plant: Plant, dev: Device, module_sn: str, dd: d
     cap = dev.battery_kwh
     bat_v = BATTERY_VOLT - 3.2 + 6.4 * soc / 100.0
     pairs += [
-        ("tGridPowerPF", zero), ("totalHour", "0.0"), ("iso1", "8687"), ("iso2", zero), ("iso3", zero),
-        ("iso4", zero), ("pf", pf), ("qpower", zero),
+        ("tGridPowerPF", zero),
+        ("totalHour", "0.0"),
+        ("iso1", "8687"),
+        ("iso2", zero),
+        ("iso3", zero),
+        ("iso4", zero),
+        ("pf", pf),
+        ("qpower", zero),
         ("mpvMode", "2" if storage else col("mode", ["2" if x > 0 else "1" for x in pv])),
         ("isOnline", "1" if online and dev.model not in STRING_MODELS else "0"),
-        ("mfaultMSG", zero), ("hfaultMSG", ""), ("faultMsgList", []),
+        ("mfaultMSG", zero),
+        ("hfaultMSG", ""),
+        ("faultMsgList", []),
         ("invTempC", col("invt", _f1(inv_c))),
         ("batCapacity", f"{cap * 1000 / BATTERY_VOLT:.0f}" if storage else ""),
         ("averBat1Vol", col("bv", _f1(bat_v)) if storage else zero),
@@ -232,12 +265,26 @@ def inverter_records(seed: int, plant: Plant, dev: Device, module_sn: str, dd: d
             (f"meterBPowerWatt{n}", _Col("pv") if on else zero),
             (f"meterBFreq{n}", freq if on else zero),
         ]
-    pairs += [(k, zero) for k in ("rOnGridOutPowerWatt", "rOnGridOutVolt", "rOnGridOutCurr", "rOnGridOutFreq",
-                                  "sOnGridOutPowerWatt", "sOnGridOutVolt", "tOnGridOutPowerWatt", "tOnGridOutVolt")]
+    pairs += [
+        (k, zero)
+        for k in (
+            "rOnGridOutPowerWatt",
+            "rOnGridOutVolt",
+            "rOnGridOutCurr",
+            "rOnGridOutFreq",
+            "sOnGridOutPowerWatt",
+            "sOnGridOutVolt",
+            "tOnGridOutPowerWatt",
+            "tOnGridOutVolt",
+        )
+    ]
     pairs += [(f"meter{m}PowerFactor{n}", zero) for m in "BA" for n in (1, 2, 3)]
     pairs += [
-        ("currentMaxBatPoweLimitSupport", False), ("currentMaxChargePowerLimit", "-1"),
-        ("currentMaxDisChargePowerLimit", "-1"), ("registerDnsp", False), ("gridPowerPF", zero),
+        ("currentMaxBatPoweLimitSupport", False),
+        ("currentMaxChargePowerLimit", "-1"),
+        ("currentMaxDisChargePowerLimit", "-1"),
+        ("registerDnsp", False),
+        ("gridPowerPF", zero),
         ("sgridPowerPF", zero),
     ]
     return _render(pairs, cols)

@@ -104,8 +104,9 @@ class _Page:
 def _endpoint(msg: str = "request success"):
     """Make `_ep_<endpoint>`, which builds an endpoint's data (or a _Page), the endpoint's handler:
     (app, params) -> (body, code), the data in the endpoint's envelope."""
+
     def wrap(build):
-        endpoint = build.__name__[len("_ep_"):].replace("_", "/")
+        endpoint = build.__name__[len("_ep_") :].replace("_", "/")
 
         @functools.wraps(build)
         def handler(self, app, params):
@@ -115,7 +116,9 @@ def _endpoint(msg: str = "request success"):
             else:
                 text, code = envelopes.success(style, out, msg)
             return text.encode("utf-8"), code
+
         return handler
+
     return wrap
 
 
@@ -128,9 +131,17 @@ class SimulatorServer(StandInServer):
     api_prefix = PREFIX
     server_name = "SAJSimulator/1.0"
 
-    def __init__(self, fleet: Fleet, port: int = 0, limits: bool = True, qps_scale: float = 1.0,
-                 token_ttl_s: float = 7200, faults: Faults | None = None, host: str = "127.0.0.1",
-                 envelopes: dict | None = None):
+    def __init__(
+        self,
+        fleet: Fleet,
+        port: int = 0,
+        limits: bool = True,
+        qps_scale: float = 1.0,
+        token_ttl_s: float = 7200,
+        faults: Faults | None = None,
+        host: str = "127.0.0.1",
+        envelopes: dict | None = None,
+    ):
         self.token_ttl_s = token_ttl_s
         self._tokens: dict[str, tuple[str, float]] = {}  # app id -> (token, issued monotonic)
         self._token_counter = 0
@@ -154,8 +165,10 @@ class SimulatorServer(StandInServer):
             self.set_envelopes(json.loads(body or b"{}"))
             return 200, {"ok": True, "envelopes": self.envelopes}
 
-        return {("GET", "/admin/saj/envelopes"): lambda params, body: (200, self.envelopes),
-                ("POST", "/admin/saj/envelopes"): post}
+        return {
+            ("GET", "/admin/saj/envelopes"): lambda params, body: (200, self.envelopes),
+            ("POST", "/admin/saj/envelopes"): post,
+        }
 
     # ------------------------------------------------------------------ request handling
     def internal_error(self) -> Answer:
@@ -208,7 +221,7 @@ class SimulatorServer(StandInServer):
         try:
             obj = json.loads(body or b"")
         except ValueError:
-            raise _param_error("the body must be a JSON object")
+            raise _param_error("the body must be a JSON object") from None
         if not isinstance(obj, dict):
             raise _param_error("the body must be a JSON object")
         return {k: str(v) for k, v in obj.items() if v is not None}
@@ -259,7 +272,7 @@ class SimulatorServer(StandInServer):
         try:
             return self.fleet.plant(pid)
         except KeyError:
-            raise self._unauthorized(app)
+            raise self._unauthorized(app) from None
 
     def _device_param(self, app, params) -> Device:
         sn = params.get("deviceSn")
@@ -268,7 +281,7 @@ class SimulatorServer(StandInServer):
         try:
             return self.fleet.device(sn)
         except KeyError:
-            raise self._unauthorized(app)
+            raise self._unauthorized(app) from None
 
     def _ems_param(self, app, params) -> Plant:
         """The plant whose energy-management module (its load monitor) is `emsSn`."""
@@ -291,7 +304,7 @@ class SimulatorServer(StandInServer):
         try:
             return datetime.strptime(v.strip(), TFMT)
         except ValueError:
-            raise _param_error(f"{name} must be in the format yyyy-MM-dd HH:mm:ss")
+            raise _param_error(f"{name} must be in the format yyyy-MM-dd HH:mm:ss") from None
 
     @staticmethod
     def _int_param(params, name, default=None, lo=None, hi=None) -> int:
@@ -303,7 +316,7 @@ class SimulatorServer(StandInServer):
         try:
             n = int(v)
         except ValueError:
-            raise _param_error(f"{name} must be an integer")
+            raise _param_error(f"{name} must be an integer") from None
         if (lo is not None and n < lo) or (hi is not None and n > hi):
             raise _param_error(f"{name} out of range")
         return n
@@ -364,8 +377,11 @@ class SimulatorServer(StandInServer):
 
     def _periods(self, day: date) -> dict:
         """Day indices where the month, the year and the commissioning of `day` start."""
-        return {"month": self._dindex(day.replace(day=1)), "year": self._dindex(day.replace(month=1, day=1)),
-                "total": 0}
+        return {
+            "month": self._dindex(day.replace(day=1)),
+            "year": self._dindex(day.replace(month=1, day=1)),
+            "total": 0,
+        }
 
     def _local_to_utc(self, plant: Plant, dt: datetime) -> float:
         return dt.replace(tzinfo=self.fleet.zone(plant)).timestamp()
@@ -406,24 +422,37 @@ class SimulatorServer(StandInServer):
 
     def _storage_total(self, s: dict) -> dict:
         pv, load, buy, sell = s["pv"] * KWH, s["load"] * KWH, s["imp"] * KWH, s["exp"] * KWH
-        r = (lambda a, b: float(round(a / b, 4)) if b > 0 else 0)
+        r = lambda a, b: float(round(a / b, 4)) if b > 0 else 0
         return {
-            "buyRate": r(buy, load), "loadSelfConsumedRate": r(load - buy, load),
-            "pvSelfConsumedRate": r(pv - sell, pv), "sellRate": r(sell, pv),
-            "totalBuyEnergy": _r2(buy), "totalLoad": _r2(load), "totalPVEnergy": _r2(pv),
-            "totalPVSelfConsumption": _r2(pv - sell), "totalSelfConsumption": _r2(load - buy),
+            "buyRate": r(buy, load),
+            "loadSelfConsumedRate": r(load - buy, load),
+            "pvSelfConsumedRate": r(pv - sell, pv),
+            "sellRate": r(sell, pv),
+            "totalBuyEnergy": _r2(buy),
+            "totalLoad": _r2(load),
+            "totalPVEnergy": _r2(pv),
+            "totalPVSelfConsumption": _r2(pv - sell),
+            "totalSelfConsumption": _r2(load - buy),
             "totalSellEnergy": _r2(sell),
         }
 
     def _sec_total(self, s: dict) -> dict:
         pv, load, buy, sell = s["pv"] * KWH, s["load"] * KWH, s["imp"] * KWH, s["exp"] * KWH
-        r = (lambda a, b: float(round(a / b, 3)) if b > 0 else 0)
+        r = lambda a, b: float(round(a / b, 3)) if b > 0 else 0
         return {
-            "buyEnergy": _r2(buy), "chargeEnergy": _r2(s["chg"] * KWH), "dischargeEnergy": _r2(s["dis"] * KWH),
-            "energyUnit": "kWh", "loadBuyRate": r(buy, load), "loadEnergy": _r2(load),
-            "loadSelfConsumedEnergy": _r2(load - buy), "loadSelfConsumedRate": r(load - buy, load),
-            "pvEnergy": _r2(pv), "pvSelfConsumedEnergy": _r2(pv - sell), "pvSelfConsumedRate": r(pv - sell, pv),
-            "pvSellRate": r(sell, pv), "sellEnergy": _r2(sell),
+            "buyEnergy": _r2(buy),
+            "chargeEnergy": _r2(s["chg"] * KWH),
+            "dischargeEnergy": _r2(s["dis"] * KWH),
+            "energyUnit": "kWh",
+            "loadBuyRate": r(buy, load),
+            "loadEnergy": _r2(load),
+            "loadSelfConsumedEnergy": _r2(load - buy),
+            "loadSelfConsumedRate": r(load - buy, load),
+            "pvEnergy": _r2(pv),
+            "pvSelfConsumedEnergy": _r2(pv - sell),
+            "pvSelfConsumedRate": r(pv - sell, pv),
+            "pvSellRate": r(sell, pv),
+            "sellEnergy": _r2(sell),
         }
 
     def _minute_slots(self, plant: Plant, start: datetime, end: datetime, sn: str):
@@ -483,8 +512,13 @@ class SimulatorServer(StandInServer):
                 if keys:
                     k = f.choice(keys)
                     v = p[k]
-                    p[k] = (str(v) if isinstance(v, (int, float)) else
-                            (None if f.roll(0.5) else {"value": v}) if isinstance(v, str) else "NaN")
+                    p[k] = (
+                        str(v)
+                        if isinstance(v, (int, float))
+                        else (None if f.roll(0.5) else {"value": v})
+                        if isinstance(v, str)
+                        else "NaN"
+                    )
             out.append(p)
             if f.roll(f.duplicate_sample_rate):
                 out.append(dict(p))
@@ -500,8 +534,13 @@ class SimulatorServer(StandInServer):
 
     def _open_levels(self, sns: set, ts: float) -> set:
         """Levels of the alarms of these devices open at instant ts."""
-        return {a.alarm_level for a in self.fleet.alarms() if a.device_sn in sns and a.started_at.timestamp() <= ts
-                and (a.ended_at is None or a.ended_at.timestamp() > ts)}
+        return {
+            a.alarm_level
+            for a in self.fleet.alarms()
+            if a.device_sn in sns
+            and a.started_at.timestamp() <= ts
+            and (a.ended_at is None or a.ended_at.timestamp() > ts)
+        }
 
     @staticmethod
     def _module_sn(dev: Device) -> str:
@@ -515,8 +554,19 @@ class SimulatorServer(StandInServer):
         day = self._day_of(dd)
         before = self._earlier(p, self._scope(dev), 0, self._dindex(day))
         online = bool(self._is_online(dev.sn)) if realtime else True
-        return inverter_records(self.fleet.seed, p, dev, self._module_sn(dev), dd, idx, self._electrics(p, dev, dd),
-                                before, electrical.ambient_c(p), online, realtime)
+        return inverter_records(
+            self.fleet.seed,
+            p,
+            dev,
+            self._module_sn(dev),
+            dd,
+            idx,
+            self._electrics(p, dev, dd),
+            before,
+            electrical.ambient_c(p),
+            online,
+            realtime,
+        )
 
     # ------------------------------------------------------------------ endpoints: system
     def _page(self, app, params, rows) -> _Page:
@@ -527,12 +577,13 @@ class SimulatorServer(StandInServer):
             raise ApiError(200008, f"App {appid} does not exist")
         size = self._int_param(params, "pageSize", 100, 1, 10000)
         num = self._int_param(params, "pageNum", 1, 1)
-        return _Page(rows[(num - 1) * size: num * size], len(rows), int(math.ceil(len(rows) / size)))
+        return _Page(rows[(num - 1) * size : num * size], len(rows), int(math.ceil(len(rows) / size)))
 
     @_endpoint()
     def _ep_developer_plant_page(self, app, params):
-        rows = [{"plantId": p.plant_id, "plantName": p.name, "NMI": p.nmi, "plantNo": p.plant_no}
-                for p in self.fleet.plants]
+        rows = [
+            {"plantId": p.plant_id, "plantName": p.name, "NMI": p.nmi, "plantNo": p.plant_no} for p in self.fleet.plants
+        ]
         return self._page(app, params, rows)
 
     @_endpoint()
@@ -541,9 +592,17 @@ class SimulatorServer(StandInServer):
         rows = []
         for p in self.fleet.plants:
             for d in p.devices:
-                rows.append({"deviceSn": d.sn, "deviceType": d.model, "plantId": p.plant_id, "plantName": p.name,
-                             "isOnline": self._is_online(d.sn), "isAlarm": int(d.sn in alarmed),
-                             "country": p.country})
+                rows.append(
+                    {
+                        "deviceSn": d.sn,
+                        "deviceType": d.model,
+                        "plantId": p.plant_id,
+                        "plantName": p.name,
+                        "isOnline": self._is_online(d.sn),
+                        "isAlarm": int(d.sn in alarmed),
+                        "country": p.country,
+                    }
+                )
         return self._page(app, params, rows)
 
     # ------------------------------------------------------------------ endpoints: information
@@ -551,17 +610,35 @@ class SimulatorServer(StandInServer):
     def _ep_plant_details(self, app, params):
         p = self._plant_param(app, params)
         return {
-            "plantUid": p.plant_uid, "plantName": p.name, "plantNo": p.plant_no, "type": p.plant_type,
+            "plantUid": p.plant_uid,
+            "plantName": p.name,
+            "plantNo": p.plant_no,
+            "type": p.plant_type,
             "useType": 0,
             "systemPower": str(p.system_power_kwp) if p.index % 2 else p.system_power_kwp,
-            "gridPrice": p.grid_price, "currencyName": p.currency, "currency": p.currency,
-            "timeZone": p.time_zone, "timeZoneName": p.time_zone_name, "countryCode": p.country_code,
-            "country": p.country, "province": "", "city": p.city, "fullAddress": f"{p.city}, {p.country}",
-            "latitude": p.latitude, "longitude": p.longitude, "zipCode": "", "meterId": p.nmi,
-            "moduleNum": int(round(p.system_power_kwp * 1000 / 410)), "gridNetType": "2", "payMode": "3",
-            "pvPanelAzimuth": str(p.azimuth_deg), "pvPanelAngle": str(p.tilt_deg),
-            "isInstallMeter": int(p.has_load_monitor), "secModuleIfNewVersion": int(p.has_load_monitor),
-            "isShared": 0, "deviceSnList": [d.sn for d in p.devices],
+            "gridPrice": p.grid_price,
+            "currencyName": p.currency,
+            "currency": p.currency,
+            "timeZone": p.time_zone,
+            "timeZoneName": p.time_zone_name,
+            "countryCode": p.country_code,
+            "country": p.country,
+            "province": "",
+            "city": p.city,
+            "fullAddress": f"{p.city}, {p.country}",
+            "latitude": p.latitude,
+            "longitude": p.longitude,
+            "zipCode": "",
+            "meterId": p.nmi,
+            "moduleNum": int(round(p.system_power_kwp * 1000 / 410)),
+            "gridNetType": "2",
+            "payMode": "3",
+            "pvPanelAzimuth": str(p.azimuth_deg),
+            "pvPanelAngle": str(p.tilt_deg),
+            "isInstallMeter": int(p.has_load_monitor),
+            "secModuleIfNewVersion": int(p.has_load_monitor),
+            "isShared": 0,
+            "deviceSnList": [d.sn for d in p.devices],
             "moduleSnList": [p.module_sn] if p.module_sn else [],
             "projectPic": "https://esolar-images.jtaiyang.com/plant/defaultPlantCover.png",
         }
@@ -584,28 +661,55 @@ class SimulatorServer(StandInServer):
             storage = d.device_type != 0
             online = self._is_online(d.sn)
             status = _device_status(storage, self._open_levels({d.sn}, now_ts), power > 0)
-            inv = {"aliases": d.sn, "deviceSn": d.sn, "deviceModel": d.model, "moduleSn": self._module_sn(d),
-                   "plantName": p.name, "plantUid": p.plant_uid,
-                   "deviceStatus": (STORAGE_STATUS if storage else GRID_STATUS)[status], "powerNow": power,
-                   "todayEnergy": _r2(e["today"]["pv"] * KWH), "monthEnergy": _r2(e["month"]["pv"] * KWH),
-                   "yearEnergy": _r2(e["year"]["pv"] * KWH), "totalEnergy": _r2(e["total"]["pv"] * KWH),
-                   "type": d.device_type, "isOnline": online, "hasBattery": int(storage),
-                   "runningState": 3 if not online else 2 if status in (3, 4, 5) else 1}
+            inv = {
+                "aliases": d.sn,
+                "deviceSn": d.sn,
+                "deviceModel": d.model,
+                "moduleSn": self._module_sn(d),
+                "plantName": p.name,
+                "plantUid": p.plant_uid,
+                "deviceStatus": (STORAGE_STATUS if storage else GRID_STATUS)[status],
+                "powerNow": power,
+                "todayEnergy": _r2(e["today"]["pv"] * KWH),
+                "monthEnergy": _r2(e["month"]["pv"] * KWH),
+                "yearEnergy": _r2(e["year"]["pv"] * KWH),
+                "totalEnergy": _r2(e["total"]["pv"] * KWH),
+                "type": d.device_type,
+                "isOnline": online,
+                "hasBattery": int(storage),
+                "runningState": 3 if not online else 2 if status in (3, 4, 5) else 1,
+            }
             if storage:
-                inv.update({"batEnergyPercent": str(int(vals["soc"][last[1]])) if last else "",
-                            "unitOfCapacity": "kWh", "todayBatChgEnergy": _s2(e["today"]["chg"] * KWH),
-                            "todayBatDisChgEnergy": _s2(e["today"]["dis"] * KWH)})
+                inv.update(
+                    {
+                        "batEnergyPercent": str(int(vals["soc"][last[1]])) if last else "",
+                        "unitOfCapacity": "kWh",
+                        "todayBatChgEnergy": _s2(e["today"]["chg"] * KWH),
+                        "todayBatDisChgEnergy": _s2(e["today"]["dis"] * KWH),
+                    }
+                )
             items.append({"deviceType": 1, "inverterData": inv, "sn": "", "sort": 0})
         if p.module_sn:
-            mon = {"moduleSn": p.module_sn, "moduleModel": "eManager", "isOnline": self._is_online(p.module_sn),
-                   "firmwareVersion": "V1.046", "deviceSnList": [d.sn for d in p.devices]}
+            mon = {
+                "moduleSn": p.module_sn,
+                "moduleModel": "eManager",
+                "isOnline": self._is_online(p.module_sn),
+                "firmwareVersion": "V1.046",
+                "deviceSnList": [d.sn for d in p.devices],
+            }
             last = self._last_sample(p, p.module_sn)
             if last:
                 dd, i = last
                 v = dd["plant"]
                 grid = int(v["exp"][i]) - int(v["imp"][i])
-                mon.update({"gridPower": abs(grid), "gridDirection": int(np.sign(grid)),
-                            "totalLoadPower": int(v["load"][i]), "updateDate": dd["local"][i]})
+                mon.update(
+                    {
+                        "gridPower": abs(grid),
+                        "gridDirection": int(np.sign(grid)),
+                        "totalLoadPower": int(v["load"][i]),
+                        "updateDate": dd["local"][i],
+                    }
+                )
             items.append({"deviceType": 2, "monitorData": mon, "sn": "", "sort": 1})
         return items
 
@@ -614,13 +718,21 @@ class SimulatorServer(StandInServer):
         h = _h(self.fleet.seed, "firmware", dev.model)
         return {
             "invType": f"{dev.model}-{dev.rated_w / 1000:g}K-{'T' if dev.phases == 3 else 'S'}",
-            "invPower": f"{dev.rated_w:.2f}", "invSN": dev.sn,
+            "invPower": f"{dev.rated_w:.2f}",
+            "invSN": dev.sn,
             "invPC": f"{_h(self.fleet.seed, 'pc', dev.sn) % 10**10:010d}",
-            "invDFW": f"v1.{h % 90 + 10:03d}", "invMFW": f"v0.{h // 90 % 900 + 100:03d}", "invSFW": "v65.535",
-            "dispHWVersion": "v1.100", "ctrlHWVersion": "v1.100", "powerHWVersion": "v1.100",
-            "moduleModel": "eSolar AIO3", "moduleSN": self._module_sn(dev),
-            "modulePC": f"{_h(self.fleet.seed, 'mpc', dev.sn) % 10**9:09d}", "moduleFW": "v1.500",
-            "moduleCCID": "", "moduleIMEI": "",
+            "invDFW": f"v1.{h % 90 + 10:03d}",
+            "invMFW": f"v0.{h // 90 % 900 + 100:03d}",
+            "invSFW": "v65.535",
+            "dispHWVersion": "v1.100",
+            "ctrlHWVersion": "v1.100",
+            "powerHWVersion": "v1.100",
+            "moduleModel": "eSolar AIO3",
+            "moduleSN": self._module_sn(dev),
+            "modulePC": f"{_h(self.fleet.seed, 'mpc', dev.sn) % 10**9:09d}",
+            "moduleFW": "v1.500",
+            "moduleCCID": "",
+            "moduleIMEI": "",
         }
 
     def _battery(self, dev: Device) -> dict | None:
@@ -628,9 +740,16 @@ class SimulatorServer(StandInServer):
         if dev.battery_kwh <= 0:
             return None
         h = _h(self.fleet.seed, "battery", dev.sn)
-        return {"batModel": f"B1-{dev.battery_kwh:.1f}-48", "batSN": f"B1{h % 10**14:014d}", "batType": "LFP",
-                "bmsSN": f"BMS{h // 10**14 % 10**12:012d}", "bmsType": "SAJ-BMS", "bmsSoftwareVersion": "v1.20",
-                "bmsHardwareVersion": "v1.04", "batPC": f"{h % 10**9:09d}"}
+        return {
+            "batModel": f"B1-{dev.battery_kwh:.1f}-48",
+            "batSN": f"B1{h % 10**14:014d}",
+            "batType": "LFP",
+            "bmsSN": f"BMS{h // 10**14 % 10**12:012d}",
+            "bmsType": "SAJ-BMS",
+            "bmsSoftwareVersion": "v1.20",
+            "bmsHardwareVersion": "v1.04",
+            "batPC": f"{h % 10**9:09d}",
+        }
 
     @_endpoint()
     def _ep_device_baseinfo(self, app, params):
@@ -641,10 +760,16 @@ class SimulatorServer(StandInServer):
         out["batNum"] = "1" if bat else "0"
         for n in range(1, 6):
             b = bat if n == 1 and bat else {}
-            out.update({f"bat{n}SN": b.get("batSN", ""), f"bat{n}Type": b.get("batType", ""),
-                        f"bms{n}SN": b.get("bmsSN", ""), f"bms{n}Type": b.get("bmsType", ""),
-                        f"bms{n}SoftwareVersion": b.get("bmsSoftwareVersion", ""),
-                        f"bms{n}HardwareVersion": b.get("bmsHardwareVersion", "")})
+            out.update(
+                {
+                    f"bat{n}SN": b.get("batSN", ""),
+                    f"bat{n}Type": b.get("batType", ""),
+                    f"bms{n}SN": b.get("bmsSN", ""),
+                    f"bms{n}Type": b.get("bmsType", ""),
+                    f"bms{n}SoftwareVersion": b.get("bmsSoftwareVersion", ""),
+                    f"bms{n}HardwareVersion": b.get("bmsHardwareVersion", ""),
+                }
+            )
         return out
 
     @_endpoint()
@@ -653,10 +778,20 @@ class SimulatorServer(StandInServer):
         bat = self._battery(dev)
         boxes = []
         if bat:
-            boxes.append({"batModel": bat["batModel"], "batModule": "1", "bmsSN": bat["bmsSN"], "batPC": bat["batPC"],
-                          "batType": bat["batType"], "bmsSoftwareVersion": bat["bmsSoftwareVersion"],
-                          "bmsHardwareVersion": bat["bmsHardwareVersion"], "batSN": bat["batSN"], "ifBatBox": True,
-                          "numberIndex": 1})
+            boxes.append(
+                {
+                    "batModel": bat["batModel"],
+                    "batModule": "1",
+                    "bmsSN": bat["bmsSN"],
+                    "batPC": bat["batPC"],
+                    "batType": bat["batType"],
+                    "bmsSoftwareVersion": bat["bmsSoftwareVersion"],
+                    "bmsHardwareVersion": bat["bmsHardwareVersion"],
+                    "batSN": bat["batSN"],
+                    "ifBatBox": True,
+                    "numberIndex": 1,
+                }
+            )
         return {"deviceInfo": self._hardware(dev), "batteryInfoList": boxes}
 
     # ------------------------------------------------------------------ endpoints: inverter data
@@ -685,9 +820,19 @@ class SimulatorServer(StandInServer):
                     chg, dis, soc = int(vals["chg"][i]), int(vals["dis"][i]), int(vals["soc"][i])
                     if _u(self.fleet.seed, "bms", dev.sn, int(dd["utc"][i])) < 0.004:
                         soc = -1
-                    points.append({"batterySOC": soc, "buyPower": imp, "chargePower": chg,
-                                   "dataTime": dd["local"][i], "dischargePower": dis, "loadPower": load,
-                                   "pvPower": pv, "selfUsePower": load - imp, "sellPower": exp})
+                    points.append(
+                        {
+                            "batterySOC": soc,
+                            "buyPower": imp,
+                            "chargePower": chg,
+                            "dataTime": dd["local"][i],
+                            "dischargePower": dis,
+                            "loadPower": load,
+                            "pvPower": pv,
+                            "selfUsePower": load - imp,
+                            "sellPower": exp,
+                        }
+                    )
                     for k in sums:
                         sums[k] += int(vals[k][i])
         total = None if dev.device_type == 0 else self._storage_total(sums)
@@ -704,10 +849,20 @@ class SimulatorServer(StandInServer):
             p1, p2, v1, v2, c1, c2 = el.strings(power, i)
             te = 0.0 if (el.glitch[i] and power > 0) else _r2(float(cum[i]))
             three = el.three_phase
-            pt = {"dataTime": dd["local"][i], "l1Volt": float(el.l1[i]),
-                  "l2Volt": float(el.l23[0, i]) if three else 0, "l3Volt": float(el.l23[1, i]) if three else 0,
-                  "power": power, "pv1Curr": c1, "pv1Power": p1, "pv1Volt": v1,
-                  "pv2Curr": c2, "pv2Power": p2, "pv2Volt": v2, "todayEnergy": te}
+            pt = {
+                "dataTime": dd["local"][i],
+                "l1Volt": float(el.l1[i]),
+                "l2Volt": float(el.l23[0, i]) if three else 0,
+                "l3Volt": float(el.l23[1, i]) if three else 0,
+                "power": power,
+                "pv1Curr": c1,
+                "pv1Power": p1,
+                "pv1Volt": v1,
+                "pv2Curr": c2,
+                "pv2Power": p2,
+                "pv2Volt": v2,
+                "todayEnergy": te,
+            }
             if as_str:
                 pt = {k: (v if k == "dataTime" else (str(v))) for k, v in pt.items()}
             out.append(pt)
@@ -726,9 +881,16 @@ class SimulatorServer(StandInServer):
                 s = self._sum_range(p, d0, d1, inf)
                 for k in tot:
                     tot[k] += s[k]
-                data.append({"buyEnergy": _r2(s["imp"] * KWH), "dataTime": stamp, "loadEnergy": _r2(s["load"] * KWH),
-                             "pVEnergy": _r2(s["pv"] * KWH), "selfConsumption": _r2((s["pv"] - s["exp"]) * KWH),
-                             "sellEnergy": _r2(s["exp"] * KWH)})
+                data.append(
+                    {
+                        "buyEnergy": _r2(s["imp"] * KWH),
+                        "dataTime": stamp,
+                        "loadEnergy": _r2(s["load"] * KWH),
+                        "pVEnergy": _r2(s["pv"] * KWH),
+                        "selfConsumption": _r2((s["pv"] - s["exp"]) * KWH),
+                        "sellEnergy": _r2(s["exp"] * KWH),
+                    }
+                )
         total = None if dev.device_type == 0 else self._storage_total(tot)
         return data, total
 
@@ -782,22 +944,35 @@ class SimulatorServer(StandInServer):
         main = next((d for d in p.devices if d.device_type != 0), p.devices[0])
         status = _device_status(p.plant_type != 0, self._open_levels({d.sn for d in p.devices}, lim), power > 0)
         data = {
-            "plantUid": p.plant_uid, "deviceSn": main.sn, "plantName": p.name, "type": p.plant_type,
-            "powerNow": f"{power:.1f}", "deviceStatus": status, "batEnergyPercent": soc,
+            "plantUid": p.plant_uid,
+            "deviceSn": main.sn,
+            "plantName": p.name,
+            "type": p.plant_type,
+            "powerNow": f"{power:.1f}",
+            "deviceStatus": status,
+            "batEnergyPercent": soc,
         }
         for name, k in (("Pv", "pv"), ("Load", "load"), ("Buy", "imp"), ("Sell", "exp")):
             for period in ("today", "month", "year", "total"):
                 data[f"{period}{name}Energy"] = e(period, k)
-        data.update({
-            "todayChargeEnergy": e("today", "chg"), "todayDisChargeEnergy": e("today", "dis"),
-            "totalChargeEnergy": e("total", "chg"), "totalDisChargeEnergy": e("total", "dis"),
-            "usableBatCapacity": _s2(p.battery_kwh * USABLE), "unitOfCapacity": "kWh",
-            "totalPlantTreeNum": _s2(s["total"]["pv"] * KWH * 0.0018),
-            "totalReduceCo2": f"{s['total']['pv'] * KWH * 0.000997:.1f}", "co2UnitOfWeight": "t",
-            "todayEquivalentHours": _s2(s["today"]["pv"] * KWH / p.system_power_kwp),
-            "dataTime": dtime, "updateDate": upd,
-            "deviceSnList": [d.sn for d in p.devices], "moduleSnList": [p.module_sn] if p.module_sn else [],
-        })
+        data.update(
+            {
+                "todayChargeEnergy": e("today", "chg"),
+                "todayDisChargeEnergy": e("today", "dis"),
+                "totalChargeEnergy": e("total", "chg"),
+                "totalDisChargeEnergy": e("total", "dis"),
+                "usableBatCapacity": _s2(p.battery_kwh * USABLE),
+                "unitOfCapacity": "kWh",
+                "totalPlantTreeNum": _s2(s["total"]["pv"] * KWH * 0.0018),
+                "totalReduceCo2": f"{s['total']['pv'] * KWH * 0.000997:.1f}",
+                "co2UnitOfWeight": "t",
+                "todayEquivalentHours": _s2(s["today"]["pv"] * KWH / p.system_power_kwp),
+                "dataTime": dtime,
+                "updateDate": upd,
+                "deviceSnList": [d.sn for d in p.devices],
+                "moduleSnList": [p.module_sn] if p.module_sn else [],
+            }
+        )
         return data
 
     @_endpoint()
@@ -816,8 +991,10 @@ class SimulatorServer(StandInServer):
         # the PV those devices measure, counted once: a storage or AC-coupled inverter sees the plant's
         storage = any(d.device_type != 0 for d in devs)
         scope = [None] if storage else [d.sn for d in devs]
-        e = {k: sum(self._sum_range(p, d0, di + 1, lim, sn)["pv"] for sn in scope) * KWH
-             for k, d0 in {"today": di, **self._periods(cd.date())}.items()}
+        e = {
+            k: sum(self._sum_range(p, d0, di + 1, lim, sn)["pv"] for sn in scope) * KWH
+            for k, d0 in {"today": di, **self._periods(cd.date())}.items()
+        }
         last = self._last_sample(p, None, lim)
         power, soc, upd = 0, 0, None
         if last is not None:
@@ -826,9 +1003,16 @@ class SimulatorServer(StandInServer):
             soc = int(dd["plant"]["soc"][i]) if any(d.battery_kwh > 0 for d in devs) else 0
             upd = (datetime.strptime(dd["local"][i], TFMT) + timedelta(seconds=97)).strftime(TFMT)
         status = _device_status(storage, self._open_levels(set(sns), lim), power > 0)
-        return {"batEnergyPercent": soc, "deviceStatus": status, "monthPvEnergy": _r2(e["month"]),
-                "powerNow": power, "todayPvEnergy": _r2(e["today"]), "totalPvEnergy": _r2(e["total"]),
-                "updateDate": upd, "yearPvEnergy": _r2(e["year"])}
+        return {
+            "batEnergyPercent": soc,
+            "deviceStatus": status,
+            "monthPvEnergy": _r2(e["month"]),
+            "powerNow": power,
+            "todayPvEnergy": _r2(e["today"]),
+            "totalPvEnergy": _r2(e["total"]),
+            "updateDate": upd,
+            "yearPvEnergy": _r2(e["year"]),
+        }
 
     @_endpoint()
     def _ep_device_secData(self, app, params):
@@ -845,9 +1029,16 @@ class SimulatorServer(StandInServer):
                 v = dd["plant"]
                 for i in idx:
                     imp = int(v["imp"][i])
-                    data.append({"dataTime": dd["local"][i], "pvPower": int(v["pv"][i]),
-                                 "loadPower": int(v["load"][i]), "selfUsePower": int(v["load"][i]) - imp,
-                                 "buyPower": imp, "sellPower": int(v["exp"][i])})
+                    data.append(
+                        {
+                            "dataTime": dd["local"][i],
+                            "pvPower": int(v["pv"][i]),
+                            "loadPower": int(v["load"][i]),
+                            "selfUsePower": int(v["load"][i]) - imp,
+                            "buyPower": imp,
+                            "sellPower": int(v["exp"][i]),
+                        }
+                    )
                     for k in sums:
                         sums[k] += int(v[k][i])
             data = self._damage(data)
@@ -856,11 +1047,17 @@ class SimulatorServer(StandInServer):
                 s = self._sum_range(p, d0, d1, float("inf"))
                 for k in sums:
                     sums[k] += s[k]
-                data.append({"dataTime": label.strftime(TFMT), "pvEnergy": _r2(s["pv"] * KWH),
-                             "loadEnergy": _r2(s["load"] * KWH), "sellEnergy": _r2(s["exp"] * KWH),
-                             "buyEnergy": _r2(s["imp"] * KWH), "selfUseEnergy": _r2((s["load"] - s["imp"]) * KWH)})
-        return {"dataList": [{"moduleSn": p.module_sn, "timeUnit": unit, "total": self._sec_total(sums),
-                              "data": data}]}
+                data.append(
+                    {
+                        "dataTime": label.strftime(TFMT),
+                        "pvEnergy": _r2(s["pv"] * KWH),
+                        "loadEnergy": _r2(s["load"] * KWH),
+                        "sellEnergy": _r2(s["exp"] * KWH),
+                        "buyEnergy": _r2(s["imp"] * KWH),
+                        "selfUseEnergy": _r2((s["load"] - s["imp"]) * KWH),
+                    }
+                )
+        return {"dataList": [{"moduleSn": p.module_sn, "timeUnit": unit, "total": self._sec_total(sums), "data": data}]}
 
     # ------------------------------------------------------------------ endpoints: EMS (the load monitor)
     def _ems_points(self, p: Plant, dd: dict, idx, text: bool) -> list[dict]:
@@ -886,41 +1083,73 @@ class SimulatorServer(StandInServer):
         grid, bat = v["exp"] - v["imp"], v["dis"] - v["chg"]
         local = dd["local_naive"][idx]
         cols = {
-            "deviceSn": [p.module_sn] * n, "plantUid": [p.plant_uid] * n,
+            "deviceSn": [p.module_sn] * n,
+            "plantUid": [p.plant_uid] * n,
             "invTime": inv_times(dd, idx),
             "dataTime": [dd["local"][i] for i in idx.tolist()],
             "updateDate": (local + pd.Timedelta(seconds=2)).strftime(TFMT).tolist(),
-            "invType": [59] * n, "parallSOC": whole(v["soc"]), "parallPVPower": whole(v["pv"]),
-            "parallGridPower": whole(grid), "parallLoadPower": whole(v["load"]), "parallBatPower": whole(bat),
-            "parallMeterPower": whole(v["pv"] if p.plant_type == 3 else 0), "parallBackupPower": whole(0),
-            "parallOngridPower": whole(v["load"]), "parallTotalPvPower": whole(v["pv"]),
-            "parallTotalCap": num(p.battery_kwh), "parallUserCap": num(p.battery_kwh * USABLE),
+            "invType": [59] * n,
+            "parallSOC": whole(v["soc"]),
+            "parallPVPower": whole(v["pv"]),
+            "parallGridPower": whole(grid),
+            "parallLoadPower": whole(v["load"]),
+            "parallBatPower": whole(bat),
+            "parallMeterPower": whole(v["pv"] if p.plant_type == 3 else 0),
+            "parallBackupPower": whole(0),
+            "parallOngridPower": whole(v["load"]),
+            "parallTotalPvPower": whole(v["pv"]),
+            "parallTotalCap": num(p.battery_kwh),
+            "parallUserCap": num(p.battery_kwh * USABLE),
         }
         # SAJ's "feed-in" is what the house bought (as the reference's example shows), "sell" what it sold
         names = {"PV": "pv", "Sell": "exp", "FeedIn": "imp", "BatChg": "chg", "BatDis": "dis", "TotalLoad": "load"}
-        for period, prefix in (("today", "parallToday"), ("month", "parallMonth"), ("year", "parallYear"),
-                               ("total", "parallTotal")):
+        for period, prefix in (
+            ("today", "parallToday"),
+            ("month", "parallMonth"),
+            ("year", "parallYear"),
+            ("total", "parallTotal"),
+        ):
             for name, k in names.items():
                 sic = period == "month" and name in ("FeedIn", "Sell")  # spelt parall_Month_... in the reference
                 cols[f"{'parall_Month_' if sic else prefix}{name}Energy"] = num(e[period][k])
         signal = str(-50 - int(35 * _u(self.fleet.seed, "signal", p.module_sn)))
-        cols.update({"batteryDirection": np.sign(bat).astype(int).tolist(),
-                     "gridDirection": np.sign(grid).astype(int).tolist()})
+        cols.update(
+            {"batteryDirection": np.sign(bat).astype(int).tolist(), "gridDirection": np.sign(grid).astype(int).tolist()}
+        )
         const = {
-            "registerDnsp": False, "dnspExportLimitPower": -1, "currentMaxBatPoweLimitSupport": False,
-            "currentMaxChargePowerLimit": -1, "currentMaxDisChargePowerLimit": -1, "di0IoValue": 0, "di1IoValue": 0,
-            "di2IoValue": 0, "rcrIoValue": 0, "drmIoValue": 0, "signal4G": "", "wifiSignal": signal,
-            "emsAlarmInfo": 0, "emsAlarmStatus": 0, "emsAlarmStatus1": 0,
+            "registerDnsp": False,
+            "dnspExportLimitPower": -1,
+            "currentMaxBatPoweLimitSupport": False,
+            "currentMaxChargePowerLimit": -1,
+            "currentMaxDisChargePowerLimit": -1,
+            "di0IoValue": 0,
+            "di1IoValue": 0,
+            "di2IoValue": 0,
+            "rcrIoValue": 0,
+            "drmIoValue": 0,
+            "signal4G": "",
+            "wifiSignal": signal,
+            "emsAlarmInfo": 0,
+            "emsAlarmStatus": 0,
+            "emsAlarmStatus1": 0,
         }
         if text:
             y = e["year"]
-            cols.update({
-                "yearBackupLoadEnergy": num(0), "yearBatChgEnergy": num(y["chg"]), "yearBatDisEnergy": num(y["dis"]),
-                "yearGridConsumpEnergy": num(y["imp"]), "yearFeedInEnergy": num(y["imp"]),
-                "yearGridFeedInEnergy": num(y["exp"]), "yearGridFeedInBatEnergy": num(0),  # batteries never export
-                "yearGridFeedInPVEnergy": num(y["exp"]), "yearPVEnergy": num(y["pv"]),
-                "yearSellEnergy": num(y["exp"]), "yearTotalLoadEnergy": num(y["load"]),
-            })
+            cols.update(
+                {
+                    "yearBackupLoadEnergy": num(0),
+                    "yearBatChgEnergy": num(y["chg"]),
+                    "yearBatDisEnergy": num(y["dis"]),
+                    "yearGridConsumpEnergy": num(y["imp"]),
+                    "yearFeedInEnergy": num(y["imp"]),
+                    "yearGridFeedInEnergy": num(y["exp"]),
+                    "yearGridFeedInBatEnergy": num(0),  # batteries never export
+                    "yearGridFeedInPVEnergy": num(y["exp"]),
+                    "yearPVEnergy": num(y["pv"]),
+                    "yearSellEnergy": num(y["exp"]),
+                    "yearTotalLoadEnergy": num(y["load"]),
+                }
+            )
         return [{**dict(zip(cols, row)), **const} for row in zip(*cols.values())]
 
     @_endpoint()
@@ -962,25 +1191,46 @@ class SimulatorServer(StandInServer):
             before = self._earlier(p, None, 0, self._dindex(self._day_of(dd)))
             for i in idx:
                 volts = [float(el.l1[i])] + ([float(x) for x in el.l23[:, i]] if three else [0.0, 0.0])
-                pt = {"sn": meter_sn, "dataTime": dd["local"][i].replace(" ", "T"), "meterType": "DTSU666",
-                      "currRatio": 1, "wiringMode": 0}
-                channels = [("", int(v["imp"][i]) - int(v["exp"][i]), cum["imp"][i], cum["exp"][i],
-                             before["imp"], before["exp"])]
+                pt = {
+                    "sn": meter_sn,
+                    "dataTime": dd["local"][i].replace(" ", "T"),
+                    "meterType": "DTSU666",
+                    "currRatio": 1,
+                    "wiringMode": 0,
+                }
+                channels = [
+                    (
+                        "",
+                        int(v["imp"][i]) - int(v["exp"][i]),
+                        cum["imp"][i],
+                        cum["exp"][i],
+                        before["imp"],
+                        before["exp"],
+                    )
+                ]
                 if second:
                     channels.append(("SecondWay", -int(v["pv"][i]), 0, cum["pv"][i], 0, before["pv"]))
                 for suffix, power, imp_today, exp_today, imp_before, exp_before in channels:
                     n = 3 if three else 1
                     per = [power / n if ph < n else 0.0 for ph in range(3)]
                     pt.update({f"phase{ph + 1}Volt{suffix}": volts[ph] for ph in range(3)})
-                    pt.update({f"phase{ph + 1}Curr{suffix}": round(abs(per[ph]) / volts[ph], 2) if volts[ph] else 0.0
-                               for ph in range(3)})
+                    pt.update(
+                        {
+                            f"phase{ph + 1}Curr{suffix}": round(abs(per[ph]) / volts[ph], 2) if volts[ph] else 0.0
+                            for ph in range(3)
+                        }
+                    )
                     pt.update({f"freq{x}{suffix}": electrical.FREQ for x in ("", "A", "B", "C")})
                     pt[f"totalGridPower{suffix}"] = power
                     pt.update({f"phase{ph + 1}Power{suffix}": round(per[ph], 1) for ph in range(3)})
                     pt.update({f"totalQpower{suffix}": 0, **{f"phase{ph + 1}Qpower{suffix}": 0 for ph in range(3)}})
                     pf = 0.99 if power else 0.0
-                    pt.update({f"totalPowerfactor{suffix}": pf,
-                               **{f"phase{ph + 1}Powerfactor{suffix}": pf if ph < n else 0.0 for ph in range(3)}})
+                    pt.update(
+                        {
+                            f"totalPowerfactor{suffix}": pf,
+                            **{f"phase{ph + 1}Powerfactor{suffix}": pf if ph < n else 0.0 for ph in range(3)},
+                        }
+                    )
                     pt[f"impEp{suffix}"] = _r2((imp_before + imp_today) * KWH)
                     pt[f"expEp{suffix}"] = _r2((exp_before + exp_today) * KWH)
                     pt[f"todayImpEp{suffix}"] = _s2(imp_today * KWH)
@@ -1012,10 +1262,11 @@ class SimulatorServer(StandInServer):
         end = self._time_param(params, "endTime", required=False)
         try:
             status = {int(x) for x in params["status"].split(",") if x.strip()} if params.get("status") else None
-            levels = ({int(x) for x in params["alarmLevel"].split(",") if x.strip()}
-                      if params.get("alarmLevel") else None)
+            levels = (
+                {int(x) for x in params["alarmLevel"].split(",") if x.strip()} if params.get("alarmLevel") else None
+            )
         except ValueError:
-            raise _param_error("status and alarmLevel are comma-separated numbers")
+            raise _param_error("status and alarmLevel are comma-separated numbers") from None
         if start is None and end is None and status is None:
             status = {1}
         out = []
@@ -1032,8 +1283,16 @@ class SimulatorServer(StandInServer):
                 continue
             if end is not None and local > end:
                 continue
-            out.append({"deviceSn": a.device_sn, "alarmCode": a.alarm_code, "alarmName": a.alarm_name,
-                        "alarmLevel": a.alarm_level, "status": st, "alarmTime": local.strftime(TFMT)})
+            out.append(
+                {
+                    "deviceSn": a.device_sn,
+                    "alarmCode": a.alarm_code,
+                    "alarmName": a.alarm_name,
+                    "alarmLevel": a.alarm_level,
+                    "status": st,
+                    "alarmTime": local.strftime(TFMT),
+                }
+            )
         return out
 
     @_endpoint()
@@ -1054,24 +1313,39 @@ class SimulatorServer(StandInServer):
                 if state == 3 and (a.ended_at is None or a.ended_at < now - timedelta(days=90)):
                     continue
                 rows.append(a)
-        keyf = {1: lambda a: -a.started_at.timestamp(), 2: lambda a: a.started_at.timestamp(),
-                3: lambda a: -(a.ended_at or now).timestamp(), 4: lambda a: (a.ended_at or now).timestamp()}[order]
+        keyf = {
+            1: lambda a: -a.started_at.timestamp(),
+            2: lambda a: a.started_at.timestamp(),
+            3: lambda a: -(a.ended_at or now).timestamp(),
+            4: lambda a: (a.ended_at or now).timestamp(),
+        }[order]
         rows.sort(key=keyf)
         p = fl.plant(dev.plant_id)
         iso = lambda t: t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         out = []
         for n, a in enumerate(rows, 1):
             upd = a.ended_at or now.replace(second=0, microsecond=0)
-            out.append({
-                "serialNumber": n, "alarmID": a.alarm_id, "alarmName": a.alarm_name, "deviceSn": a.device_sn,
-                "optSn": a.device_sn, "deviceType": 1, "deviceTypeName": "Inverter", "plantUid": p.plant_uid,
-                "plantName": p.name, "plantCountry": p.country, "alarmLevel": a.alarm_level,
-                "alarmLevelName": {1: "General", 2: "Important", 3: "Urgent"}[a.alarm_level],
-                "alarmState": 1 if a.ended_at is None else 4,
-                "alarmStateName": "Happening" if a.ended_at is None else "Recovered",
-                "alarmStartTime": iso(a.started_at), "alarmUpdateTime": iso(upd),
-                "alarmDuration": _duration(upd - a.started_at),
-            })
+            out.append(
+                {
+                    "serialNumber": n,
+                    "alarmID": a.alarm_id,
+                    "alarmName": a.alarm_name,
+                    "deviceSn": a.device_sn,
+                    "optSn": a.device_sn,
+                    "deviceType": 1,
+                    "deviceTypeName": "Inverter",
+                    "plantUid": p.plant_uid,
+                    "plantName": p.name,
+                    "plantCountry": p.country,
+                    "alarmLevel": a.alarm_level,
+                    "alarmLevelName": {1: "General", 2: "Important", 3: "Urgent"}[a.alarm_level],
+                    "alarmState": 1 if a.ended_at is None else 4,
+                    "alarmStateName": "Happening" if a.ended_at is None else "Recovered",
+                    "alarmStartTime": iso(a.started_at),
+                    "alarmUpdateTime": iso(upd),
+                    "alarmDuration": _duration(upd - a.started_at),
+                }
+            )
         return out
 
 

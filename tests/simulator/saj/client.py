@@ -17,8 +17,9 @@ class Api:
         return f"{self.s.base_url}/open/api/{ep}"
 
     def login(self):
-        r = self.http.get(self.url("access_token"),
-                          params={"appId": self.s.fleet.app_id, "appSecret": self.s.fleet.app_secret})
+        r = self.http.get(
+            self.url("access_token"), params={"appId": self.s.fleet.app_id, "appSecret": self.s.fleet.app_secret}
+        )
         self.token = r.json()["data"]["access_token"]
         return self.token
 

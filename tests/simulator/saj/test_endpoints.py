@@ -25,12 +25,24 @@ WHOLE_DAY = {"startTime": f"{DAY} 00:00:00", "endTime": f"{DAY} 23:59:59"}
 
 # Appendix A of the reference, as published: every endpoint and its method
 APPENDIX_A = [
-    ("access_token", "GET"), ("developer/auth/plantAuthByOpenapiKey", "POST"), ("developer/device/page", "GET"),
-    ("developer/plant/page", "GET"), ("plant/getPlantAllDeviceList", "GET"), ("device/baseinfo", "GET"),
-    ("device/batInfo", "GET"), ("device/realtimeDataCommon", "GET"), ("device/emsRealtimeDataCommon", "GET"),
-    ("device/uploadData", "GET"), ("device/historyDataCommon", "GET"), ("device/emsHistoryData", "GET"),
-    ("device/emsHistoryData4Meter", "GET"), ("plant/details", "GET"), ("plant/energy", "GET"),
-    ("plant/getPlantStatisticsData", "GET"), ("device/secData", "GET"), ("device/alarmList", "GET"),
+    ("access_token", "GET"),
+    ("developer/auth/plantAuthByOpenapiKey", "POST"),
+    ("developer/device/page", "GET"),
+    ("developer/plant/page", "GET"),
+    ("plant/getPlantAllDeviceList", "GET"),
+    ("device/baseinfo", "GET"),
+    ("device/batInfo", "GET"),
+    ("device/realtimeDataCommon", "GET"),
+    ("device/emsRealtimeDataCommon", "GET"),
+    ("device/uploadData", "GET"),
+    ("device/historyDataCommon", "GET"),
+    ("device/emsHistoryData", "GET"),
+    ("device/emsHistoryData4Meter", "GET"),
+    ("plant/details", "GET"),
+    ("plant/energy", "GET"),
+    ("plant/getPlantStatisticsData", "GET"),
+    ("device/secData", "GET"),
+    ("device/alarmList", "GET"),
     ("device/getDeviceAlarmList", "GET"),
 ]
 
@@ -42,8 +54,15 @@ def fixture(name: str, pairs: bool = False):
 
 def kind(v) -> str:
     """The JSON type of a value, numbers as one kind."""
-    return {bool: "bool", int: "number", float: "number", str: "string", list: "list", dict: "object",
-            type(None): "null"}[type(v)]
+    return {
+        bool: "bool",
+        int: "number",
+        float: "number",
+        str: "string",
+        list: "list",
+        dict: "object",
+        type(None): "null",
+    }[type(v)]
 
 
 def pairs_of(text: str):
@@ -66,6 +85,7 @@ def storage_plant_with_monitor(fleet):
 
 # --- Appendix A -------------------------------------------------------------------------------------
 
+
 def valid_calls(server) -> dict:
     """endpoint -> the parameters (for the POST: the JSON body) of a valid call."""
     fl = server.fleet
@@ -75,12 +95,17 @@ def valid_calls(server) -> dict:
     recovered = next(a for a in fl.alarms() if a.ended_at and a.ended_at > fl.now - timedelta(days=80))
     return {
         "access_token": {"appId": fl.app_id, "appSecret": fl.app_secret},
-        "developer/auth/plantAuthByOpenapiKey": {"appKey": server.openapi_key,
-                                                 "credentials": server.openapi_credentials},
-        "developer/device/page": {"appId": fl.app_id}, "developer/plant/page": {"appId": fl.app_id},
+        "developer/auth/plantAuthByOpenapiKey": {
+            "appKey": server.openapi_key,
+            "credentials": server.openapi_credentials,
+        },
+        "developer/device/page": {"appId": fl.app_id},
+        "developer/plant/page": {"appId": fl.app_id},
         "plant/getPlantAllDeviceList": {"plantId": p.plant_id, "userId": ""},
-        "device/baseinfo": {"deviceSn": sn}, "device/batInfo": {"deviceSn": sn},
-        "device/realtimeDataCommon": {"deviceSn": sn}, "device/emsRealtimeDataCommon": {"emsSn": p.module_sn},
+        "device/baseinfo": {"deviceSn": sn},
+        "device/batInfo": {"deviceSn": sn},
+        "device/realtimeDataCommon": {"deviceSn": sn},
+        "device/emsRealtimeDataCommon": {"emsSn": p.module_sn},
         "device/uploadData": {"deviceSn": sn, "timeUnit": 0, **WHOLE_DAY},
         "device/historyDataCommon": {"deviceSn": sn, **WHOLE_DAY},
         "device/emsHistoryData": {**ems, **WHOLE_DAY},
@@ -120,6 +145,7 @@ def test_walking_appendix_a_finds_every_endpoint_with_code_200(free):
 
 # --- shapes of the captured real responses ------------------------------------------------------------
 
+
 def test_device_page_has_the_fixture_shape(free):
     real = fixture("open_developer_device_page.json")
     ours = free.get("developer/device/page", appId=free.s.fleet.app_id)
@@ -147,17 +173,21 @@ def test_history_and_realtime_records_have_the_fixture_keys_and_types(free, devi
 
 def test_upload_data_has_the_fixture_shapes(free):
     r5 = next(d for d in free.s.fleet.devices if d.model == "R5")
-    for unit, name in ((0, "open_device_uploadData_timeUnit0_minute.json"),
-                       (1, "open_device_uploadData_timeUnit1_day.json")):
+    for unit, name in (
+        (0, "open_device_uploadData_timeUnit0_minute.json"),
+        (1, "open_device_uploadData_timeUnit1_day.json"),
+    ):
         real = fixture(name)
         ours = free.get("device/uploadData", deviceSn=r5.sn, timeUnit=unit, **WHOLE_DAY)
         assert (ours["code"], ours["msg"]) == (real["code"], real["msg"])
         assert set(real["data"]) <= set(ours["data"])
-        assert {k: kind(v) for k, v in ours["data"]["data"][0].items()} == \
-            {k: kind(v) for k, v in real["data"]["data"][0].items()}
+        assert {k: kind(v) for k, v in ours["data"]["data"][0].items()} == {
+            k: kind(v) for k, v in real["data"]["data"][0].items()
+        }
 
 
 # --- values: inverter records -------------------------------------------------------------------------
+
 
 def test_history_equals_upload_data_and_the_truth_sample_by_sample(free):
     fl = free.s.fleet
@@ -174,9 +204,10 @@ def test_history_equals_upload_data_and_the_truth_sample_by_sample(free):
         if dev.device_type == 0:
             before = fl.device_daily_pv(dev, 0, d0).sum() / 12000
             up = free.get("device/uploadData", deviceSn=dev.sn, timeUnit=0, **WHOLE_DAY)["data"]["data"]
-            assert [(int(r["pv1power"]), int(r["pv2power"]), r["pv1volt"], r["rGridVolt"]) for r in recs] == \
-                [(int(u["pv1Power"]), int(u["pv2Power"]), f"{float(u['pv1Volt']):.2f}", f"{float(u['l1Volt']):.2f}")
-                 for u in up]
+            assert [(int(r["pv1power"]), int(r["pv2power"]), r["pv1volt"], r["rGridVolt"]) for r in recs] == [
+                (int(u["pv1Power"]), int(u["pv2Power"]), f"{float(u['pv1Volt']):.2f}", f"{float(u['l1Volt']):.2f}")
+                for u in up
+            ]
             assert all(r["totalLoadPowerWatt"] == r["batEnergyPercent"] == "0" for r in recs)
         else:
             before = fl.daily_sums(fl.plant(dev.plant_id), 0, d0)["pv"] / 12000
@@ -208,15 +239,21 @@ def test_realtime_is_the_latest_history_record(free):
 
 def test_history_windows(free):
     sn = free.s.fleet.devices[0].sn
-    long = free.get("device/historyDataCommon", deviceSn=sn, startTime=f"{DAY} 00:00:00",
-                    endTime=f"{DAY + timedelta(days=1)} 00:05:00")
+    long = free.get(
+        "device/historyDataCommon",
+        deviceSn=sn,
+        startTime=f"{DAY} 00:00:00",
+        endTime=f"{DAY + timedelta(days=1)} 00:05:00",
+    )
     assert long == {"code": 10006, "msg": "parameter error: time span exceeds 24 hours", "data": None}
-    future = free.get("device/historyDataCommon", deviceSn=sn, startTime="2030-01-01 00:00:00",
-                      endTime="2030-01-01 01:00:00")
+    future = free.get(
+        "device/historyDataCommon", deviceSn=sn, startTime="2030-01-01 00:00:00", endTime="2030-01-01 01:00:00"
+    )
     assert future["code"] == 200 and future["data"] == []
 
 
 # --- values: plant statistics, plant energy, load monitor -------------------------------------------
+
 
 def test_statistics_answer_as_of_client_date(nogaps):
     """The issue's case: a Sydney storage plant at 05:47 local; load so far is what its load monitor saw."""
@@ -244,10 +281,12 @@ def test_statistics_answer_as_of_client_date(nogaps):
     assert s["batEnergyPercent"] == str(int(before.battery_soc_pct.iloc[-1]))
     assert s["deviceSn"] == p.devices[0].sn and s["deviceStatus"] in (2, 5)
     # the load monitor saw the same night
-    sec = nogaps.get("device/secData", plantId=p.plant_id, timeUnit=0, startTime=f"{day} 00:00:00",
-                     endTime=client.strftime(TF))["data"]["dataList"][0]
-    assert len(sec["data"]) == len(before) and sec["total"]["loadEnergy"] == pytest.approx(float(s["todayLoadEnergy"]),
-                                                                                            abs=0.01)
+    sec = nogaps.get(
+        "device/secData", plantId=p.plant_id, timeUnit=0, startTime=f"{day} 00:00:00", endTime=client.strftime(TF)
+    )["data"]["dataList"][0]
+    assert len(sec["data"]) == len(before) and sec["total"]["loadEnergy"] == pytest.approx(
+        float(s["todayLoadEnergy"]), abs=0.01
+    )
 
 
 def test_device_status_follows_the_alarms_open_at_client_date(free):
@@ -259,9 +298,13 @@ def test_device_status_follows_the_alarms_open_at_client_date(free):
             continue
         zone = fl.zone(p)
         at = (a.started_at + (a.ended_at - a.started_at) / 2).astimezone(zone).replace(tzinfo=None)
-        levels = {b.alarm_level for b in fl.alarms() if b.device_sn == a.device_sn
-                  and b.started_at.astimezone(zone).replace(tzinfo=None) <= at
-                  and (b.ended_at is None or b.ended_at.astimezone(zone).replace(tzinfo=None) > at)}
+        levels = {
+            b.alarm_level
+            for b in fl.alarms()
+            if b.device_sn == a.device_sn
+            and b.started_at.astimezone(zone).replace(tzinfo=None) <= at
+            and (b.ended_at is None or b.ended_at.astimezone(zone).replace(tzinfo=None) > at)
+        }
         st = free.get("plant/getPlantStatisticsData", plantId=p.plant_id, clientDate=at.strftime(TF))["data"]
         assert st["deviceStatus"] == (3 if 3 in levels else 4)
         return
@@ -272,8 +315,9 @@ def test_plant_energy_counts_each_pv_once(free):
     fl = free.s.fleet
     client = f"{DAY} 15:00:00"
     ac = next(p for p in fl.plants if p.plant_type == 3)
-    both = free.get("plant/energy", plantId=ac.plant_id, deviceSns=",".join(d.sn for d in ac.devices),
-                    clientDate=client)["data"]
+    both = free.get(
+        "plant/energy", plantId=ac.plant_id, deviceSns=",".join(d.sn for d in ac.devices), clientDate=client
+    )["data"]
     st = free.get("plant/getPlantStatisticsData", plantId=ac.plant_id, clientDate=client)["data"]
     for period in ("today", "month", "year", "total"):
         assert both[f"{period}PvEnergy"] == float(st[f"{period}PvEnergy"])
@@ -305,6 +349,7 @@ def test_sec_data_is_empty_only_where_the_monitor_sent_nothing(nogaps):
 
 # --- values: EMS module and its meters ------------------------------------------------------------------
 
+
 def test_ems_history_and_realtime_agree_with_the_truth(nogaps):
     free = nogaps
     fl = free.s.fleet
@@ -328,8 +373,13 @@ def test_ems_history_and_realtime_agree_with_the_truth(nogaps):
     rt = free.get("device/emsRealtimeDataCommon", emsSn=p.module_sn)["data"]
     zone = fl.zone(p)
     today = fl.now.astimezone(zone).date()
-    latest = free.get("device/emsHistoryData", emsSn=p.module_sn, plantId=p.plant_id, startTime=f"{today} 00:00:00",
-                      endTime=f"{today} 23:59:59")["data"][-1]
+    latest = free.get(
+        "device/emsHistoryData",
+        emsSn=p.module_sn,
+        plantId=p.plant_id,
+        startTime=f"{today} 00:00:00",
+        endTime=f"{today} 23:59:59",
+    )["data"][-1]
     assert rt["dataTime"] == latest["dataTime"] and isinstance(rt["parallPVPower"], int)
     for k in ("parallPVPower", "parallGridPower", "parallTodayPVEnergy", "parallTotalPVEnergy", "parallMonthPVEnergy"):
         assert float(latest[k]) == rt[k]
@@ -343,8 +393,13 @@ def test_ems_meters_measure_the_grid_and_the_pv(nogaps):
     free = nogaps
     fl = free.s.fleet
     p = next(q for q in fl.plants if q.plant_type == 3 and q.has_load_monitor)
-    pts = free.get("device/emsHistoryData4Meter", emsSn=p.module_sn, plantId=p.plant_id,
-                   startTime=f"{DAY} 11:00:00", endTime=f"{DAY} 13:00:00")["data"]
+    pts = free.get(
+        "device/emsHistoryData4Meter",
+        emsSn=p.module_sn,
+        plantId=p.plant_id,
+        startTime=f"{DAY} 11:00:00",
+        endTime=f"{DAY} 13:00:00",
+    )["data"]
     truth = fl.plant_day(p.plant_id, DAY)
     truth = truth.set_index(truth.ts_local.dt.strftime("%Y-%m-%dT%H:%M:%S"))
     assert len(pts) == 25 and all(pt["firstWayEnable"] == pt["secondWayEnable"] == 1 for pt in pts)
@@ -354,15 +409,22 @@ def test_ems_meters_measure_the_grid_and_the_pv(nogaps):
         assert pt["totalGridPowerSecondWay"] == -int(row.pv_w)  # the PV meter: production flows back
     day_imp = truth[truth.index <= pts[-1]["dataTime"]].grid_import_kwh.astype(float).sum()
     assert float(pts[-1]["todayImpEp"]) == pytest.approx(day_imp, abs=0.006)
-    assert pts[-1]["impEp"] == pytest.approx(fl.daily_sums(p, 0, (DAY - fl.start_date).days)["imp"] / 12000 + day_imp,
-                                             abs=0.01)
+    assert pts[-1]["impEp"] == pytest.approx(
+        fl.daily_sums(p, 0, (DAY - fl.start_date).days)["imp"] / 12000 + day_imp, abs=0.01
+    )
     storage = storage_plant_with_monitor(fl)
-    one = free.get("device/emsHistoryData4Meter", emsSn=storage.module_sn, plantId=storage.plant_id,
-                   startTime=f"{DAY} 11:00:00", endTime=f"{DAY} 11:00:00")["data"]
+    one = free.get(
+        "device/emsHistoryData4Meter",
+        emsSn=storage.module_sn,
+        plantId=storage.plant_id,
+        startTime=f"{DAY} 11:00:00",
+        endTime=f"{DAY} 11:00:00",
+    )["data"]
     assert len(one) == 1 and one[0]["secondWayEnable"] == 0
 
 
 # --- values: hardware and battery ----------------------------------------------------------------------
+
 
 def test_battery_info_matches_the_simulated_battery(free):
     fl = free.s.fleet
@@ -389,8 +451,11 @@ def test_plant_auth_by_openapi_key(free):
     s = free.s
     url = free.url("developer/auth/plantAuthByOpenapiKey")
     ok = free.http.post(url, json={"appKey": s.openapi_key, "credentials": s.openapi_credentials}).json()
-    assert ok == {"code": 200, "msg": "request success",
-                  "data": {"authSuccessPlantId": [p.plant_id for p in s.fleet.plants]}}
+    assert ok == {
+        "code": 200,
+        "msg": "request success",
+        "data": {"authSuccessPlantId": [p.plant_id for p in s.fleet.plants]},
+    }
     wrong = free.http.post(url, json={"appKey": s.openapi_key, "credentials": "x"}).json()
     assert wrong == {"code": 10006, "msg": "parameter error: appKey or credentials is invalid", "data": None}
     assert free.raw("developer/auth/plantAuthByOpenapiKey").json()["code"] == 500  # POST only
