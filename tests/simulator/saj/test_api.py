@@ -12,54 +12,12 @@ import pytest
 import requests
 
 from simulator import Faults, SimulatorServer, client_sign
+from simulator.saj.envelopes import REFERENCE_ENVELOPES
+from simulator.saj.server import ENDPOINTS
+
+from .client import Api, code
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-class Api:
-    def __init__(self, server: SimulatorServer):
-        self.s = server
-        self.http = requests.Session()
-        self.token = None
-
-    def url(self, ep):
-        return f"{self.s.base_url}/open/api/{ep}"
-
-    def login(self):
-        r = self.http.get(
-            self.url("access_token"), params={"appId": self.s.fleet.app_id, "appSecret": self.s.fleet.app_secret}
-        )
-        self.token = r.json()["data"]["access_token"]
-        return self.token
-
-    def raw(self, ep, headers=None, **params):
-        h = {"accessToken": self.token or "", "content-language": "en_US"}
-        h.update(headers or {})
-        return self.http.get(self.url(ep), params=params, headers=h)
-
-    def get(self, ep, headers=None, **params):
-        r = self.raw(ep, headers, **params)
-        assert r.status_code == 200, r.text
-        return r.json()
-
-
-def code(body: dict):
-    return body.get("code", body.get("errCode"))
-
-
-@pytest.fixture
-def api(simulator):
-    a = Api(simulator)
-    a.login()
-    return a
-
-
-@pytest.fixture
-def free(make_simulator):
-    """A client on a server without rate limits."""
-    a = Api(make_simulator(limits=False))
-    a.login()
-    return a
 
 
 # --- auth ---------------------------------------------------------------------------------------
@@ -125,10 +83,10 @@ def test_client_sign(api):
     )
     sn = api.s.fleet.devices[0].sn
     good = hashlib.sha256(f"appId={api.s.fleet.app_id},deviceSN={sn}".encode()).hexdigest()
-    assert code(api.get("device/realtimeDataCommon", headers={"clientSign": good}, deviceSn=sn)) in (200, "0")
+    assert code(api.get("device/realtimeDataCommon", headers={"clientSign": good}, deviceSn=sn)) == 200
     bad = api.get("device/realtimeDataCommon", headers={"clientSign": "0" * 64}, deviceSn=sn)
     assert bad == {"code": 10004, "msg": "Authentication failed", "data": None}
-    assert code(api.get("device/realtimeDataCommon", deviceSn=sn)) in (200, "0")  # optional
+    assert code(api.get("device/realtimeDataCommon", deviceSn=sn)) == 200  # optional
 
 
 def test_post_is_not_supported(api):
@@ -248,23 +206,17 @@ def test_unknown_device_or_plant(free):
     ) == {"code": 200015, "msg": msg, "data": None}
     assert free.get("plant/details", plantId="12345678901") == {"code": 200015, "msg": msg, "data": None}
     st = free.get("plant/getPlantStatisticsData", plantId="12345678901", clientDate="2025-06-01 12:00:00")
-    assert st == {"errCode": 200015, "errMsg": msg, "data": None}
+    assert st == {"code": 200015, "msg": msg, "data": None}
+    assert free.get("device/emsRealtimeDataCommon", emsSn="M0000X0000000000") == {
+        "code": 200015,
+        "msg": msg,
+        "data": None,
+    }
 
 
 def test_garbage_never_yields_a_stack_trace(free):
     weird = ["", " ", "%", "0", "-1", "9" * 30, "null", "2025-02-30 00:00:00", "😀", "' OR 1=1 --"]
-    for ep in [
-        "developer/plant/page",
-        "developer/device/page",
-        "plant/details",
-        "plant/getPlantAllDeviceList",
-        "device/uploadData",
-        "device/secData",
-        "plant/getPlantStatisticsData",
-        "device/alarmList",
-        "device/getDeviceAlarmList",
-        "device/realtimeDataCommon",
-    ]:
+    for ep, (method, _) in ENDPOINTS.items():
         for w in weird:
             params = {
                 "appId": w,
@@ -280,8 +232,14 @@ def test_garbage_never_yields_a_stack_trace(free):
                 "alarmDeviceType": w,
                 "status": w,
                 "alarmLevel": w,
+                "emsSn": w,
+                "deviceSns": w,
             }
-            r = free.raw(ep, **params)
+            if method == "GET":
+                r = free.raw(ep, **params)
+            else:  # a body that is no JSON, or JSON with garbage values
+                body = w.encode() if w.strip() else json.dumps({"appKey": w, "credentials": w}).encode()
+                r = free.http.post(free.url(ep), data=body, headers={"Content-Type": "application/json"})
             assert r.status_code == 200
             b = r.json()
             assert isinstance(code(b), int) and code(b) != 200, (ep, w, b)
@@ -293,26 +251,27 @@ def test_garbage_never_yields_a_stack_trace(free):
 # --- envelopes ----------------------------------------------------------------------------------
 
 
-def test_envelopes_and_typing_variants(free):
+def test_default_envelopes_and_typing(free):
+    """Every answer in the real responses' code-200 shape; numbers typed as the fixtures type them."""
     fl = free.s.fleet
     p0 = next(p for p in fl.plants if p.plant_type == 0)
     st = free.get("plant/getPlantStatisticsData", plantId=p0.plant_id, clientDate="2025-06-01 12:00:00")
-    assert st["errCode"] == 0 and st["errMsg"] == "" and "code" not in st
+    assert (st["code"], st["msg"]) == (200, "request success") and "errCode" not in st
     assert all(isinstance(st["data"][k], str) for k in st["data"] if k.endswith("Energy"))
     det = free.get("plant/details", plantId=p0.plant_id)["data"]
     assert det["timeZone"] == p0.time_zone and det["isInstallMeter"] in (0, 1)
     assert {p.time_zone for p in fl.plants} >= {"Europe/Berlin", "Australia/Sydney", "Asia/Kuala_Lumpur", "PRC"}
     lst = free.get("plant/getPlantAllDeviceList", plantId=p0.plant_id, userId="")["data"]
     assert [i["inverterData"]["deviceSn"] for i in lst if i["deviceType"] == 1] == [d.sn for d in p0.devices]
-    hyb = next(d for d in fl.devices if d.device_type == 1)
-    raw = free.raw("device/realtimeDataCommon", deviceSn=hyb.sn).text
-    assert raw.startswith('{"errCode":"0","errMsg":""')
-    assert raw.count('"tOutPowerWatt"') == 2 and '"pv1volt"' in raw
-    rt = json.loads(raw)["data"]
-    assert all(isinstance(v, (str, int)) for v in rt.values())
-    assert rt["invTime"].endswith("Z") and len(rt["dataTime"]) == 19
-    grid = next(d for d in fl.devices if d.device_type == 0)
-    assert free.get("device/realtimeDataCommon", deviceSn=grid.sn)["code"] == 200
+    for dev in (next(d for d in fl.devices if d.device_type == t) for t in (0, 1, 2)):
+        raw = free.raw("device/realtimeDataCommon", deviceSn=dev.sn).text
+        assert raw.startswith('{"code":200,"msg":"request success","data":{')
+        assert raw.count('"tOutPowerWatt"') == 2 and '"pv1volt"' in raw
+        rt = json.loads(raw)["data"]
+        assert all(isinstance(v, (str, int, bool, list)) for v in rt.values())
+        assert rt["invTime"].endswith("Z") and len(rt["dataTime"]) == 19
+    alarms = free.get("device/alarmList", appId=fl.app_id)
+    assert alarms["code"] == 200 and isinstance(alarms["data"], list)
     r6 = next(d for d in fl.devices if d.model == "R6")
     pts = free.get(
         "device/uploadData", deviceSn=r6.sn, startTime="2025-06-01 12:00:00", endTime="2025-06-01 12:30:00", timeUnit=0
@@ -323,6 +282,67 @@ def test_envelopes_and_typing_variants(free):
         "device/uploadData", deviceSn=r5.sn, startTime="2025-06-01 12:00:00", endTime="2025-06-01 12:30:00", timeUnit=0
     )["data"]
     assert pts["total"] is None and isinstance(pts["data"][0]["power"], int) and "pv1Volt" in pts["data"][0]
+
+
+@pytest.mark.parametrize(
+    "style,head",
+    [
+        ("code0", {"code": 0, "msg": ""}),
+        ("errCode", {"errCode": 0, "errMsg": ""}),
+        ("errCodeText", {"errCode": "0", "errMsg": ""}),
+    ],
+)
+def test_envelope_variants_on_request(make_simulator, style, head):
+    """The reference's other shapes, per endpoint, for success and errors alike; the rest stays code 200."""
+    a = Api(
+        make_simulator(limits=False, envelopes={"plant/getPlantStatisticsData": style, "developer/plant/page": style})
+    )
+    a.login()
+    fl = a.s.fleet
+    pid = fl.plants[1].plant_id
+    ok = a.get("plant/getPlantStatisticsData", plantId=pid, clientDate="2025-06-01 12:00:00")
+    assert {k: ok[k] for k in head} == head and set(ok) == set(head) | {"data"} and ok["data"]["plantUid"]
+    err = a.get("plant/getPlantStatisticsData", plantId=pid)
+    assert set(err) == set(head) | {"data"} and int(code(err)) == 10006 and err["data"] is None
+    page = a.get("developer/plant/page", appId=fl.app_id)
+    assert set(page) == set(head) | {"total", "rows", "totalPage"} and page["total"] == len(fl.plants)
+    assert a.get("plant/details", plantId=pid)["code"] == 200
+
+
+def test_reference_envelopes_and_the_admin_switch(make_simulator):
+    s = make_simulator(limits=False, envelopes=REFERENCE_ENVELOPES)
+    a = Api(s)
+    a.login()
+    fl = s.fleet
+    storage = next(d for d in fl.devices if d.device_type == 1)
+    rt = a.raw("device/realtimeDataCommon", deviceSn=storage.sn).text
+    assert rt.startswith('{"errCode":"0","errMsg":"","data":{')
+    assert a.get("device/alarmList", appId=fl.app_id)["code"] == 0
+    mon = next(p for p in fl.plants if p.module_sn)
+    meter = a.get(
+        "device/emsHistoryData4Meter",
+        emsSn=mon.module_sn,
+        plantId=mon.plant_id,
+        startTime="2025-06-01 10:00:00",
+        endTime="2025-06-01 11:00:00",
+    )
+    assert isinstance(meter, list) and len(meter) == 13 and meter[0]["sn"]  # the bare list of the example
+    too_long = a.get(
+        "device/emsHistoryData4Meter",
+        emsSn=mon.module_sn,
+        plantId=mon.plant_id,
+        startTime="2025-06-01 10:00:00",
+        endTime="2025-06-01 13:00:00",
+    )
+    assert too_long == {"code": 10006, "msg": "parameter error: time span exceeds 2 hours", "data": None}
+    admin = s.admin_url + "/saj/envelopes"
+    assert requests.get(admin).json() == REFERENCE_ENVELOPES
+    assert requests.post(admin, json={"device/alarmList": "bogus"}).status_code == 400
+    assert requests.post(admin, json={"device/nothing": "code0"}).status_code == 400
+    assert requests.post(admin, json={}).json() == {"ok": True, "envelopes": {}}
+    assert a.get("device/alarmList", appId=fl.app_id)["code"] == 200
+    with pytest.raises(ValueError):
+        SimulatorServer(fl, envelopes={"device/alarmList": "xml"})
 
 
 def test_sec_data_without_monitor_and_at_night(free):
@@ -343,8 +363,9 @@ def test_sec_data_without_monitor_and_at_night(free):
         startTime="2025-06-01 00:00:00",
         endTime="2025-06-01 03:00:00",
         timeUnit=0,
-    )
-    assert night["data"]["dataList"][0]["data"] == []
+    )["data"]["dataList"][0]
+    assert len(night["data"]) == 37 and all(pt["pvPower"] == 0 < pt["loadPower"] for pt in night["data"])
+    assert night["total"]["loadEnergy"] > 0 and night["total"]["pvEnergy"] == 0
     day = free.get(
         "device/secData",
         plantId=mon.plant_id,
@@ -363,7 +384,7 @@ def test_alarms(free):
     assert any(a.ended_at is None for a in alarms) and any(a.ended_at is not None for a in alarms)
     assert any(a.ended_at and a.ended_at - a.started_at > timedelta(days=1) for a in alarms)
     pending = free.get("device/alarmList", appId=fl.app_id)
-    assert pending["code"] == 0
+    assert pending["code"] == 200
     assert {a["deviceSn"] for a in pending["data"]} == {a.device_sn for a in alarms if a.ended_at is None}
     a = next(a for a in alarms if a.ended_at is not None and a.started_at > fl.now - timedelta(days=80))
     rec = free.get("device/getDeviceAlarmList", deviceSn=a.device_sn, alarmCommonState=3, alarmDeviceType=1)
@@ -504,19 +525,32 @@ def test_cli_serves_until_stopped():
             "--no-limits",
             "--now",
             "2025-06-01T12:00:00Z",
+            "--reference-envelopes",
+            "--envelope",
+            "device/alarmList=errCode",
         ],
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
     )
     try:
-        lines = [proc.stdout.readline() for _ in range(5)]
+        lines = [proc.stdout.readline() for _ in range(6)]
         base = next(ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("base URL"))
         app = next(ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("appId"))
         assert "test credential" in lines[4]
         secret = lines[4].split(":", 1)[1].split()[0]
         r = requests.get(f"{base}/open/api/access_token", params={"appId": app, "appSecret": secret}, timeout=5)
         assert r.json()["code"] == 200
+        key, cred = lines[5].split()[3], lines[5].split()[5]
+        auth = requests.post(
+            f"{base}/open/api/developer/auth/plantAuthByOpenapiKey",
+            json={"appKey": key, "credentials": cred},
+            timeout=5,
+        ).json()
+        assert auth["code"] == 200 and len(auth["data"]["authSuccessPlantId"]) == 2
+        token = {"accessToken": r.json()["data"]["access_token"]}
+        alarms = requests.get(f"{base}/open/api/device/alarmList", params={"appId": app}, headers=token, timeout=5)
+        assert alarms.json()["errCode"] == 0  # --envelope after --reference-envelopes (which says code 0)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
