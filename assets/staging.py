@@ -101,7 +101,7 @@ class StagingSet:
         try:
             conn.register("_built", pa.concat_tables(days, promote_options="default"))
             conn.execute(f"CREATE TABLE {spec.name} AS SELECT * FROM _built")  # a checked lower-case name
-            return run_check(conn, check)._replace(check_name=check.name)
+            return run_check(conn, check)
         finally:
             conn.close()
 

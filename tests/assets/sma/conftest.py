@@ -8,13 +8,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.checks import model_checks
 from pipelines.resources import build_resources
 from tests.simulator.sma.conftest import Sma, make_sma  # noqa: F401 - the fixture, shared
-from tests.support import ALL_ASSETS
+from tests.support import run
 
-# SMA's raw and staging assets, the conformed layer and the marts (not SAJ's, which would only skip)
-SMA_ASSETS = [a for a in ALL_ASSETS if a.key.path[0] != "saj"]
+# SMA's raw and staging assets, the conformed layer and the marts with their checks (not SAJ's, which would skip)
+SMA_ASSETS = dg.AssetSelection.all() - dg.AssetSelection.groups("saj_raw", "saj_staging")
+SMA_RAW = dg.AssetSelection.groups("sma_raw")
 
 
 def sma_resources(sma: Sma, data_dir: Path, **kw) -> dict:
@@ -41,8 +41,7 @@ def run_days(
     first: date,
     last: date | None = None,
     *,
-    assets=None,
-    checks: bool = True,
+    assets: dg.AssetSelection = SMA_ASSETS,
     resources: dict | None = None,
     raise_on_error: bool = True,
     instance=None,
@@ -51,8 +50,8 @@ def run_days(
     """Materialise `assets` (default: SMA's, the conformed layer and the marts) over first..last in one run, with
     the SMA resource's fields `resource_kw` (qps_scale, ...)."""
     last = last or first
-    return dg.materialize(
-        [*(SMA_ASSETS if assets is None else assets), *(model_checks if checks else [])],
+    return run(
+        assets,
         resources=resources or sma_resources(sma, data_dir, **resource_kw),
         tags={
             "dagster/asset_partition_range_start": first.isoformat(),
@@ -60,4 +59,11 @@ def run_days(
         },
         raise_on_error=raise_on_error,
         instance=instance,
+    )
+
+
+def materialization(result, key: str):
+    """The materialisation of asset `key` ("sma/raw_plants") in a run (the first, for a range)."""
+    return next(
+        e.materialization for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == key
     )

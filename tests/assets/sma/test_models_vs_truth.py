@@ -251,7 +251,7 @@ def test_utc_stamps_give_the_same_warehouse_as_local_ones(built, make_sma, tmp_p
     day = date(2025, 10, 26)  # Berlin's 25-hour day: local stamps repeat an hour, UTC ones do not
     sma = make_sma(consented=True, time_basis="utc", fleet=built["fleet"])
     monkeypatch.setenv("SMA_TIME_BASIS", "utc")
-    assert run_days(sma, tmp_path, day, checks=False).success
+    assert run_days(sma, tmp_path, day).success
     for table, order in (
         ("plant_energy_hourly", "plant_id, hour_utc"),
         ("device_energy_hourly", "device_sn, hour_utc"),

@@ -11,9 +11,8 @@ from datetime import date
 import dagster as dg
 import pytest
 
-from assets.sma.raw import raw_assets
 from pipelines.sources.sma.consent import Requests, ask, requests_path
-from tests.assets.sma.conftest import SMA_ASSETS, run_days, sma_resources
+from tests.assets.sma.conftest import SMA_ASSETS, SMA_RAW, materialization, run_days, sma_resources
 from tests.support import query, raw, refusals
 
 DAY = date(2025, 11, 1)
@@ -30,7 +29,7 @@ def _monitoring_calls(sma) -> Counter:
 
 def test_every_answer_is_landed_once_verbatim_with_what_was_asked(make_sma, tmp_path):
     sma = make_sma(consented=True)
-    assert run_days(sma, tmp_path, DAY, assets=raw_assets, checks=False).success
+    assert run_days(sma, tmp_path, DAY, assets=SMA_RAW).success
     served = sorted(e["body"] for e in sma.s.served() if e["endpoint"].startswith("monitoring/"))
     rows = _landed(tmp_path)
     assert sorted(r["body"].encode() for r in rows) == served
@@ -47,10 +46,10 @@ def test_every_answer_is_landed_once_verbatim_with_what_was_asked(make_sma, tmp_
 
 def test_the_calls_a_day_costs(make_sma, tmp_path):
     sma = make_sma(consented=True)
-    run_days(sma, tmp_path, DAY, assets=raw_assets, checks=False)
+    run_days(sma, tmp_path, DAY, assets=SMA_RAW)
     one_day = _monitoring_calls(sma)
     sma.s.reset_stats()
-    run_days(sma, tmp_path, date(2025, 10, 29), date(2025, 10, 31), assets=raw_assets, checks=False)
+    run_days(sma, tmp_path, date(2025, 10, 29), date(2025, 10, 31), assets=SMA_RAW)
     three_days = _monitoring_calls(sma)
     plants, devices = len(sma.info["plants"]), sum(len(p["devices"]) for p in sma.info["plants"])
     per_run = (
@@ -58,14 +57,15 @@ def test_the_calls_a_day_costs(make_sma, tmp_path):
         "monitoring/v1/plants/{id}/devices/lean",
         "monitoring/v1/devices/{id}/measurements/sets",
     )
-    assert [one_day[e] for e in per_run] == [three_days[e] for e in per_run] == [1, plants, devices]
+    assert [one_day[e] for e in per_run] == [1, plants, devices]
+    assert [three_days[e] for e in per_run] == [1, 0, 0]  # the plant list asked again, the device snapshot reused
     balance = "monitoring/v1/plants/{id}/measurements/sets/EnergyBalance/Day"
     assert one_day[balance] == plants and three_days[balance] == 3 * plants
     sets = sum(1 for p in sma.info["plants"] for d in p["devices"] if d["kind"] in ("pv", "hybrid", "battery"))
-    print(f"\nSMA calls for one day ({plants} plants, {devices} devices): {sum(one_day.values())} {dict(one_day)}")
-    print(f"SMA calls for three days in one run: {sum(three_days.values())}")
     assert one_day["monitoring/v1/devices/{id}/measurements/sets/EnergyAndPowerPv/Day"] <= sets
     assert sma.s.stats()["rejected_rate"] == {}  # paced under the bucket
+    print(f"\nSMA calls for one day ({plants} plants, {devices} devices): {sum(one_day.values())} {dict(one_day)}")
+    print(f"SMA calls for three more days in one run, devices from the snapshot: {sum(three_days.values())}")
 
 
 def test_without_consent_the_run_says_so_and_how_to_ask_then_accepted_plants_appear(make_sma, tmp_path):
@@ -75,9 +75,9 @@ def test_without_consent_the_run_says_so_and_how_to_ask_then_accepted_plants_app
     requests = Requests(requests_path(tmp_path))
     assert ask(client, requests, owner_a)[0] == "Pending"
     instance = dg.DagsterInstance.ephemeral()
-    result = run_days(sma, tmp_path, DAY, assets=SMA_ASSETS, checks=False, instance=instance)
+    result = run_days(sma, tmp_path, DAY, assets=SMA_ASSETS, instance=instance)
     assert result.success
-    (plants,) = result.asset_materializations_for_node("sma__raw_plants")
+    plants = materialization(result, "sma/raw_plants")
     warning = plants.metadata["warning"].value
     assert "no plant owner has consented yet" in warning and "python3 run.py sma-consent OWNER_EMAIL" in warning
     assert "1 request(s) made from here are still pending" in warning
@@ -86,7 +86,7 @@ def test_without_consent_the_run_says_so_and_how_to_ask_then_accepted_plants_app
     assert query(tmp_path, "SELECT count(*) AS n FROM plants").n[0] == 0
 
     sma.owner_decides(owner_a, "accept")
-    assert run_days(sma, tmp_path, DAY, assets=SMA_ASSETS, checks=False).success
+    assert run_days(sma, tmp_path, DAY, assets=SMA_ASSETS).success
     plants = query(tmp_path, "SELECT plant_id FROM plants WHERE vendor = 'sma'")
     assert sorted(plants.plant_id) == sorted(sma.info["owners"][owner_a]) and owner_b
     hours = query(tmp_path, "SELECT count(DISTINCT plant_id) AS n FROM plant_energy_hourly WHERE vendor = 'sma'")
@@ -105,7 +105,7 @@ def test_a_hostile_plant_id_is_refused_by_name_and_the_rest_is_landed(make_sma, 
         return status, obj, hdrs
 
     sma.s._monitoring = with_a_stranger
-    result = run_days(sma, tmp_path / "data", DAY, assets=raw_assets, checks=False, raise_on_error=False)
+    result = run_days(sma, tmp_path / "data", DAY, assets=SMA_RAW, raise_on_error=False)
     assert result.success
     message = refusals(result)["sma/raw_plants"]
     assert repr(bad) in message and "not a plain identifier" in message

@@ -18,11 +18,11 @@ from dagster import serialize_value
 
 from pipelines.resources import build_resources
 from simulator import Faults, Fleet
-from tests.assets.sma.conftest import SMA_ASSETS, run_days, sma_resources
-from tests.support import ALL_ASSETS, query, select
+from tests.assets.sma.conftest import SMA_ASSETS, SMA_RAW, materialization, run_days, sma_resources
+from tests.support import query, select
 
 DAY = date(2025, 11, 1)
-HOURLY = [a for a in SMA_ASSETS if a.key.to_user_string() not in ("self_consumption_monthly", "alarm_history")]
+HOURLY = SMA_ASSETS - dg.AssetSelection.assets("self_consumption_monthly", "alarm_history")
 
 
 def _pv_days_match_truth(sma, data_dir, day=DAY, plants=None):
@@ -54,14 +54,14 @@ def _metadata_sum(result, key: str) -> int:
 def test_a_token_dying_mid_run_is_refreshed_once_and_saj_alone_skips_saying_why(make_sma, tmp_path):
     sma = make_sma(consented=True)
     fleet_assets = select({"sma/raw_plants", "sma/raw_devices"})
-    assert run_days(sma, tmp_path, DAY, assets=fleet_assets, checks=False).success
+    assert run_days(sma, tmp_path, DAY, assets=fleet_assets).success
     assert requests.post(sma.s.admin_url + "/sma/tokens/expire", timeout=5).json() == {"expired": 1}
     # the cached token has minutes to live by expires_in, but the server no longer takes it
-    result = run_days(sma, tmp_path, DAY, assets=ALL_ASSETS)
+    result = run_days(sma, tmp_path, DAY, assets=dg.AssetSelection.all())
     assert result.success and sma.s.stats()["tokens_issued"] == 2
     assert _metadata_sum(result, "retries") == 1  # one refusal, one refresh, one retry
     _pv_days_match_truth(sma, tmp_path)
-    (saj_plants,) = result.asset_materializations_for_node("saj__raw_plants")
+    saj_plants = materialization(result, "saj/raw_plants")
     assert saj_plants.metadata["skipped"].value == (
         "saj is not configured (set SAJ_APP_ID and SAJ_APP_SECRET to land its data): skipped, nothing landed."
     )
@@ -71,7 +71,7 @@ def test_a_token_dying_mid_run_is_refreshed_once_and_saj_alone_skips_saying_why(
 def test_a_429_storm_is_waited_out_and_no_day_is_lost(make_sma, tmp_path):
     sma = make_sma(consented=True)
     requests.post(sma.s.admin_url + "/sma/config", json={"bucket_size": 5, "refill_s": 1}, timeout=5)
-    result = run_days(sma, tmp_path, DAY, date(2025, 11, 2), assets=HOURLY, checks=False)
+    result = run_days(sma, tmp_path, DAY, date(2025, 11, 2), assets=HOURLY)
     assert result.success
     rejected = sum(sma.s.stats()["rejected_rate"].values())
     assert rejected > 0 and _metadata_sum(result, "rate_rejections") == rejected
@@ -86,7 +86,7 @@ def test_classic_plants_late_data_is_landed_by_the_next_run(make_sma, tmp_path):
     sma = make_sma(consented=True, fleet=fleet)
     classic = {p["plantId"] for p in sma.info["plants"] if p["classic"]}
     day = date(2025, 10, 30)
-    assert run_days(sma, tmp_path, day, assets=HOURLY, checks=False).success
+    assert run_days(sma, tmp_path, day, assets=HOURLY).success
     rows = query(
         tmp_path,
         "SELECT plant_id, count(*) AS n FROM device_samples WHERE vendor = 'sma' AND day = $d GROUP BY ALL",
@@ -94,7 +94,7 @@ def test_classic_plants_late_data_is_landed_by_the_next_run(make_sma, tmp_path):
     ).set_index("plant_id")
     assert all(rows.n[p] < 96 * 2 for p in classic)  # up to two hours of 15-minute rows still being processed
     fleet.set_now(sydney + timedelta(hours=3))  # the daily catch-up, hours later
-    assert run_days(sma, tmp_path, day, assets=HOURLY, checks=False).success
+    assert run_days(sma, tmp_path, day, assets=HOURLY).success
     _pv_days_match_truth(sma, tmp_path, day, plants=classic)
 
 
@@ -106,12 +106,14 @@ def test_no_secret_or_token_anywhere_in_a_full_debug_run(make_sma, tmp_path, cap
     caplog.set_level(logging.DEBUG)
     for name in ("urllib3", "urllib3.connectionpool", "requests", "pipelines", "dagster"):
         logging.getLogger(name).setLevel(logging.DEBUG)
-    sma = make_sma(consented=True, faults=Faults(seed=2, token_ttl_s=2.0, http_5xx_rate=0.05))
+    sma = make_sma(consented=True, faults=Faults(seed=2, http_5xx_rate=0.05))
     instance = dg.DagsterInstance.ephemeral()
+    first = run_days(sma, tmp_path, DAY, assets=SMA_RAW, instance=instance)
+    requests.post(sma.s.admin_url + "/sma/tokens/expire", timeout=5)  # the next run's token is refused and replaced
     result = run_days(sma, tmp_path, DAY, instance=instance)
-    assert result.success
+    assert first.success and result.success
     tokens = [json.loads(e["body"])["access_token"] for e in sma.s.served() if e["endpoint"] == "auth/oauth2/token"]
-    assert len(tokens) >= 2  # tokens died under the run and were replaced
+    assert len(tokens) == 2
     secret = sma.info["client_secret"]
     basic = base64.b64encode(f"{sma.info['client_id']}:{secret}".encode()).decode()
     secrets = [secret, basic, *tokens]
@@ -119,7 +121,9 @@ def test_no_secret_or_token_anywhere_in_a_full_debug_run(make_sma, tmp_path, cap
     places = {
         "python logs": caplog.text,
         "stdout/stderr": out + err,
-        "dagster event log": "\n".join(serialize_value(e) for e in instance.all_logs(result.run_id)),
+        "dagster event log": "\n".join(
+            serialize_value(e) for r in (first, result) for e in instance.all_logs(r.run_id)
+        ),
         "asset metadata": "\n".join(
             serialize_value(m.materialization.metadata) for m in result.get_asset_materialization_events()
         ),
@@ -133,7 +137,9 @@ def test_no_secret_or_token_anywhere_in_a_full_debug_run(make_sma, tmp_path, cap
             places[f"warehouse {table}"] = conn.execute(f'SELECT * FROM "{table}"').df().to_csv()
     leaks = {where: _leaks(text, secrets) for where, text in places.items() if _leaks(text, secrets)}
     assert not leaks, leaks
-    assert sum(w.startswith("parquet lake/raw/sma") for w in places) == 5 and len(places) >= 4 + 5 + 5 + 4 + 10
+    raw = [w for w in places if w.startswith("parquet lake/raw/sma")]
+    assert len(raw) == 5 + 1 and any(w.endswith("raw_devices/snapshot.parquet") for w in raw)  # the days, the snapshot
+    assert len(places) >= 4 + len(raw) + 5 + 4 + 10
 
 
 def test_sma_and_saj_land_in_the_same_tables(make_simulator, make_sma, tmp_path):
@@ -144,7 +150,7 @@ def test_sma_and_saj_land_in_the_same_tables(make_simulator, make_sma, tmp_path)
         saj={"app_id": saj.fleet.app_id, "app_secret": saj.fleet.app_secret, "base_url": saj.base_url},
         sma=sma_resources(sma, tmp_path)["sma"].model_dump(exclude={"cache_dir"}),
     )
-    result = run_days(sma, tmp_path, DAY, assets=ALL_ASSETS, resources=resources)
+    result = run_days(sma, tmp_path, DAY, assets=dg.AssetSelection.all(), resources=resources)
     assert result.success
     for table in ("plants", "devices", "device_samples", "device_energy_hourly", "plant_energy_hourly",
                   "self_consumption_daily", "self_consumption_monthly"):  # fmt: skip
