@@ -69,15 +69,17 @@ timed AS (
     FROM with_utc('stamped')
 ),
 in_day AS (
-    SELECT * FROM timed WHERE end_utc > day_start_utc AND end_utc <= day_end_utc
+    SELECT *, lag(end_utc) OVER (PARTITION BY response_id ORDER BY end_utc) AS previous_end
+    FROM timed
+    WHERE end_utc > day_start_utc AND end_utc <= day_end_utc
 )
 SELECT plant_id, device_id, set_type, response_id, fetched_at, time_zone, ts_sent, end_utc, p,
-       coalesce(lag(end_utc) OVER series, day_start_utc)                                        AS start_utc,
-       epoch(end_utc) - epoch(coalesce(lag(end_utc) OVER series, day_start_utc))               AS elapsed_s,
+       coalesce(previous_end, day_start_utc)                                      AS start_utc,
+       epoch(end_utc) - epoch(coalesce(previous_end, day_start_utc))              AS elapsed_s,
        -- a resolution not known here: the shortest step between the answer's rows
-       coalesce(resolution_s, min(epoch(end_utc) - epoch(lag_end)) OVER (PARTITION BY response_id), 300) AS resolution_s
-FROM (SELECT *, lag(end_utc) OVER (PARTITION BY response_id ORDER BY end_utc) AS lag_end FROM in_day)
-WINDOW series AS (PARTITION BY response_id ORDER BY end_utc);
+       coalesce(resolution_s, min(epoch(end_utc) - epoch(previous_end)) OVER (PARTITION BY response_id), 300)
+                                                                                   AS resolution_s
+FROM in_day;
 
 -- A row's energy in Wh: whole numbers written "x.0" (ReturnEnergyValues=true); an absent property is unknown (NULL).
 CREATE OR REPLACE TEMP MACRO sma_wh(p, name) AS num(p ->> name);
