@@ -62,6 +62,14 @@ def _served_truth(truth: pd.DataFrame, model_end) -> pd.DataFrame:
     return truth[truth.ts_utc < model_end] if model_end is not None else truth.iloc[0:0]
 
 
+RESOLUTIONS = ("FiveMinutes", "FifteenMinutes")
+
+
+def _stats() -> dict:
+    """The worst errors seen: day totals (relative), hours (absolute kWh; relative where the hour has 0.1 kWh)."""
+    return {"day_err": 0.0, "hour_abs_kwh": 0.0, "hour_rel": 0.0, "hours": 0, "exact_hours": 0}
+
+
 def _compare(model_hours: pd.DataFrame, truth: pd.DataFrame, terms, model_end, who, stats):
     """Day totals within 1 % (or 2 Wh), exact hours within 3 % of the hour or 2 % of the day's peak hour (or 1 Wh)."""
     served = _served_truth(truth, model_end)
@@ -97,7 +105,7 @@ def test_plant_energy_matches_truth_at_5_and_15_minutes_and_on_dst_days(built):
         "bool_and(readable) AND sum(interval_s) = 3600 AS exact, max(ts_utc + to_seconds(interval_s)) AS end_utc "
         "FROM samples WHERE source = 'load_monitor' GROUP BY ALL",
     )
-    stats = {"day_err": 0.0, "hour_abs_kwh": 0.0, "hour_rel": 0.0, "hours": 0, "exact_hours": 0}
+    stats = {r: _stats() for r in RESOLUTIONS}
     for day in DAYS:
         for plant in sma.info["plants"]:
             truth = sma.truth_plant(sma.info["plants"].index(plant), day)
@@ -111,8 +119,9 @@ def test_plant_energy_matches_truth_at_5_and_15_minutes_and_on_dst_days(built):
             flags = exact[(exact.plant_id == plant["plantId"]) & (exact.day == pd.Timestamp(day))]
             model = model.merge(flags[["hour_utc", "exact"]], on="hour_utc")
             terms = ENERGIES if plant["has_battery"] else ENERGIES[:4]
-            _compare(model, truth, terms, flags.end_utc.max(), (plant["plantId"], day), stats)
-    assert stats["exact_hours"] >= 0.9 * stats["hours"]  # the comparison is not vacuous
+            _compare(model, truth, terms, flags.end_utc.max(), (plant["plantId"], day), stats[plant["resolution"]])
+    for resolution, figures in stats.items():  # both resolutions compared, and not vacuously
+        assert figures["hours"] > 100 and figures["exact_hours"] >= 0.9 * figures["hours"], resolution
     print(f"\nSMA plants: {stats}")
 
 
@@ -124,7 +133,7 @@ def test_device_energy_matches_truth(built):
         "SELECT device_sn, day, max(ts_utc + to_seconds(interval_s)) AS end_utc, any_value(interval_s) AS interval_s "
         "FROM device_samples WHERE vendor = 'sma' GROUP BY ALL",
     )
-    stats = {"day_err": 0.0, "hour_abs_kwh": 0.0, "hour_rel": 0.0, "hours": 0, "exact_hours": 0}
+    stats = {r: _stats() for r in RESOLUTIONS}
     for day in DAYS:
         for plant in sma.info["plants"]:
             for dev in plant["devices"]:
@@ -145,10 +154,11 @@ def test_device_energy_matches_truth(built):
                     truth = truth.assign(
                         pv_kwh=truth.pv_kwh.where(truth.ts_utc >= model.hour_utc.min() + timedelta(hours=1), 0)
                     )
-                _compare(model, truth, terms, end.end_utc.max(), (dev["deviceId"], day), stats)
+                _compare(model, truth, terms, end.end_utc.max(), (dev["deviceId"], day), stats[plant["resolution"]])
                 if dev["kind"] == "pv":
                     assert model[["load_kwh", "grid_import_kwh", "battery_charge_kwh"]].isna().all().all()
-    assert stats["exact_hours"] >= 0.9 * stats["hours"]
+    for resolution, figures in stats.items():
+        assert figures["hours"] > 100 and figures["exact_hours"] >= 0.9 * figures["hours"], resolution
     print(f"\nSMA devices: {stats}")
 
 
