@@ -47,8 +47,10 @@ START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 30
 TMP_PREFIX = "fleet-test-pg-"
 
-# Start-up times and versions of this session's services, for the terminal summary (tests/distributed/conftest.py).
+# Start-up times and versions of this session's services, and what the tests measured, for the terminal summary
+# (tests/distributed/conftest.py).
 STARTED: dict[str, str] = {}
+REPORT: list[str] = []
 
 
 # ------------------------------------------------------------------------------------------- processes

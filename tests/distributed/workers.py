@@ -1,20 +1,27 @@
 """Worker processes for the distributed tests: `python -m tests.distributed.workers COMMAND ...`.
 
-Each stands for a Dagster run process on some host: it gets the coordination database from FLEET_COORDINATION_URL
-(and the app's credentials from SAJ_APP_ID / SAJ_APP_SECRET, never from argv), waits for a common start instant so
-that the processes really race, and prints one JSON line. No token is ever printed: only a digest of it.
+Each stands for a Dagster run process on some host: it gets the coordination database from FLEET_COORDINATION_URL,
+the warehouse from FLEET_WAREHOUSE and FLEET_WAREHOUSE_DATA_PATH, the S3 store from the usual AWS variables and
+AWS_ENDPOINT_URL (and the app's credentials from SAJ_APP_ID / SAJ_APP_SECRET, never from argv), waits for a common
+start instant so that the processes really race, and prints one JSON line. No token is ever printed: only a digest.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import sys
 import threading
 import time
+from datetime import date
+from pathlib import Path
 
-from pipelines.core.postgres import PostgresSlotStore, PostgresTokenStore
+import duckdb
+
+from pipelines.core import duckdb_ext
+from pipelines.core.postgres import PostgresSlotStore, PostgresTokenStore, open_connection
 
 
 def _wait_until(start_at: float) -> None:
@@ -102,10 +109,103 @@ def cmd_hold_lock(key: str) -> None:
         time.sleep(3600)  # until killed
 
 
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def s3_secret_sql(env=os.environ) -> str:
+    """A DuckDB secret for the S3 store the AWS variables (and AWS_ENDPOINT_URL, for S3-compatible stores) name."""
+    parts = {"KEY_ID": env["AWS_ACCESS_KEY_ID"], "SECRET": env["AWS_SECRET_ACCESS_KEY"],
+             "REGION": env.get("AWS_REGION", "us-east-1")}
+    sql = ", ".join(f"{k} {_quote(v)}" for k, v in parts.items())
+    endpoint = env.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        scheme, host = endpoint.split("://", 1)
+        sql += f", ENDPOINT {_quote(host.rstrip('/'))}, URL_STYLE 'path', USE_SSL {str(scheme == 'https').lower()}"
+    return f"CREATE OR REPLACE SECRET fleet_s3 (TYPE s3, {sql})"
+
+
+def connect_ducklake(env=os.environ) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection whose default catalog is the DuckLake warehouse (`USE`), so the model SQL's unqualified
+    table names are its tables and temporary inputs stay in the connection."""
+    target = env["FLEET_WAREHOUSE"]  # ducklake:postgres:<libpq DSN>
+    conn = duckdb_ext.connect(extensions=duckdb_ext.DUCKLAKE)
+    conn.execute(s3_secret_sql(env))
+    conn.execute(f"ATTACH {_quote(target)} AS warehouse (DATA_PATH {_quote(env['FLEET_WAREHOUSE_DATA_PATH'])})")
+    conn.execute("USE warehouse")
+    return conn
+
+
+def is_conflict(error: BaseException | None) -> bool:
+    """A DuckLake commit conflict, also when pipelines/warehouse.py's ROLLBACK after the failed COMMIT (a failed
+    COMMIT has already ended the transaction) raised over it."""
+    while error is not None:
+        if isinstance(error, duckdb.TransactionException) and "Transaction conflict" in str(error):
+            return True
+        error = error.__context__
+    return False
+
+
+class TableLocks:
+    """One writer per warehouse table across processes and hosts: what a Dagster pool per table (limit 1) gives the
+    runs, held here with a Postgres advisory lock so that the test needs no Dagster daemon."""
+
+    def __init__(self) -> None:
+        self.conn = open_connection(os.environ["FLEET_COORDINATION_URL"])
+
+    @contextlib.contextmanager
+    def hold(self, table: str):
+        key = int.from_bytes(hashlib.sha256(f"warehouse\n{table}".encode()).digest()[:8], "big", signed=True)
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(%s)", (key,))
+        try:
+            yield
+        finally:
+            with self.conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+
+def cmd_marts(lake_root: str, day: str, start_at: str, strategy: str) -> dict:
+    """Build every mart for `day` into the DuckLake warehouse, in the assets' order, as one run would.
+
+    strategy: "none" (a conflict fails the run), "retry" (a conflicting file is run again: each file is one
+    idempotent transaction), "lock" (one writer per table: TableLocks)."""
+    from assets.marts import MARTS, build_mart
+
+    conn = connect_ducklake()
+    locks = TableLocks() if strategy == "lock" else None
+    report = {"day": day, "strategy": strategy, "conflicts": 0, "failed": None, "marts": {}}
+    print(json.dumps({"ready": True}), flush=True)
+    _wait_until(float(start_at))
+    started = time.monotonic()
+    for mart in MARTS:
+        t0 = time.monotonic()
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                with locks.hold(mart.name) if locks else contextlib.nullcontext():
+                    build_mart(conn, Path(lake_root), mart, [date.fromisoformat(day)])
+                break
+            except duckdb.Error as error:
+                if not is_conflict(error):
+                    raise
+                report["conflicts"] += 1
+                if strategy != "retry" or attempts >= 50:
+                    report["failed"] = f"{mart.name}: {str(error).splitlines()[-1]}"
+                    break
+                time.sleep(0.05 * attempts)
+        report["marts"][mart.name] = {"attempts": attempts, "seconds": round(time.monotonic() - t0, 3)}
+        if report["failed"]:
+            break
+    report["seconds"] = round(time.monotonic() - started, 3)
+    return report
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
     if command == "hold-lock":
         cmd_hold_lock(*args)
     else:
-        out = {"token": cmd_token, "slots": cmd_slots}[command](*args)
+        out = {"token": cmd_token, "slots": cmd_slots, "marts": cmd_marts}[command](*args)
         print(json.dumps(out), flush=True)
