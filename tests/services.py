@@ -303,11 +303,6 @@ class S3Server:
                                endpoint_override=self.endpoint, allow_bucket_creation=True,
                                allow_bucket_deletion=True)
 
-    def duckdb_secret_sql(self, name: str = "fleet_s3") -> str:
-        """CREATE SECRET for DuckDB's httpfs to reach this server (path-style URLs, plain HTTP on loopback)."""
-        return (f"CREATE OR REPLACE SECRET {name} (TYPE s3, KEY_ID '{self.access_key}', SECRET '{self.secret_key}', "
-                f"REGION '{self.region}', ENDPOINT '{self.host_port}', URL_STYLE 'path', USE_SSL false)")
-
 
 @contextlib.contextmanager
 def running_s3(bucket: str = "fleet-test") -> S3Server:

@@ -32,10 +32,9 @@ from pyarrow import fs
 
 from assets.marts import MARTS, build_mart
 from pipelines import warehouse as wh
-from pipelines.core import duckdb_ext
+from pipelines.core import ducklake
 from simulator import SimulatorServer
 from tests.conftest import get_fleet
-from tests.distributed import workers
 from tests.services import REPORT
 from tests.support import compare_device_day, materialize
 
@@ -64,14 +63,14 @@ def ducklake_env(postgres_server, s3_server, s3_prefix) -> dict[str, str]:
     """What a worker of the distributed profile gets: a DuckLake catalog database of its own, initialised, and a
     data path of its own.
 
-    Initialised once here, before any worker: the first ATTACH creates the catalog's tables in Postgres, and
-    workers attaching a new catalog at the same moment fail on each other's CREATE TABLE (seen here: "duplicate key
-    value violates unique constraint pg_type_typname_nsp_index"). A deployment does the same: one init step."""
+    Initialised once here, before any worker, as a deployment does (pipelines/core/ducklake.py: workers attaching
+    a new catalog at the same moment fail on each other's CREATE TABLE, seen here as "duplicate key value violates
+    unique constraint pg_type_typname_nsp_index")."""
     catalog = postgres_server.create_database()
     env = {**s3_server.env(), "FLEET_WAREHOUSE": f"ducklake:postgres:{postgres_server.dsn(catalog)}",
            "FLEET_WAREHOUSE_DATA_PATH": s3_prefix + "warehouse/",
            "FLEET_COORDINATION_URL": postgres_server.dsn(postgres_server.create_database())}
-    workers.connect_ducklake(env).close()
+    ducklake.connect(env).close()
     return env
 
 
@@ -112,7 +111,7 @@ def run_workers(env: dict, embedded: Path, jobs: list[tuple[date, str]]) -> list
 def test_the_mart_sql_runs_unchanged_on_ducklake(embedded, ducklake_env, s3_server):
     """Every mart file, through the project's runner, on a DuckLake catalog in Postgres with its data on S3: no
     statement is rejected, and the tables equal the embedded warehouse's row for row, also after re-doing a day."""
-    with workers.connect_ducklake(ducklake_env) as conn:
+    with ducklake.connect(ducklake_env) as conn:
         for _ in range(2):  # the second round re-does both days: deletes and re-inserts on existing data
             for day in DAYS:
                 for mart in MARTS:
@@ -150,7 +149,7 @@ def test_what_ducklake_rejects_and_the_pattern_that_works_on_both(ducklake_env, 
     """DuckLake has no keys, indexes, constraints but NOT NULL, sequences or enums. The project's SQL uses none of
     them (checked on every file), and its upsert pattern (DELETE what is being replaced, INSERT BY NAME, in one
     transaction) gives the same table on DuckDB and on DuckLake."""
-    with workers.connect_ducklake(ducklake_env) as conn:
+    with ducklake.connect(ducklake_env) as conn:
         conn.execute("CREATE TABLE t (id INTEGER, v INTEGER)")
         for name, statement in REJECTED_BY_DUCKLAKE.items():
             with pytest.raises((duckdb.NotImplementedException, duckdb.BinderException,
@@ -176,11 +175,23 @@ def test_what_ducklake_rejects_and_the_pattern_that_works_on_both(ducklake_env, 
         assert not found, f"{path.relative_to(ROOT)} uses {found}, which DuckLake rejects"
 
 
+def test_a_failing_attach_never_shows_the_password():
+    """DuckDB repeats the connection string of a failed ATTACH, password included: connect() masks it."""
+    env = {"FLEET_WAREHOUSE": "ducklake:postgres:host=127.0.0.1 port=9 user=fleet password=hunter2 dbname=x",
+           "FLEET_WAREHOUSE_DATA_PATH": "s3://bucket/warehouse/", "AWS_ACCESS_KEY_ID": "k",
+           "AWS_SECRET_ACCESS_KEY": "s3cr3t", "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+    with pytest.raises(ducklake.WarehouseConfigError) as raised:
+        ducklake.connect(env)
+    assert "password=***" in str(raised.value)
+    assert "hunter2" not in str(raised.value) and "s3cr3t" not in str(raised.value)
+    assert raised.value.__context__ is None and raised.value.__cause__ is None
+
+
 # ---------------------------------------------------------------------------------------------------------- (c)
 def test_two_rewrites_of_one_table_conflict_and_the_loser_leaves_nothing(ducklake_env):
     """Two transactions rewrite different days of one table, in separate data files: the second COMMIT is aborted,
     even with DuckLake's retries raised, and leaves the table as it was."""
-    first, second = workers.connect_ducklake(ducklake_env), workers.connect_ducklake(ducklake_env)
+    first, second = ducklake.connect(ducklake_env), ducklake.connect(ducklake_env)
     first.execute("CREATE TABLE t (day INTEGER, v DOUBLE)")
     for day in (1, 2):
         first.execute(f"INSERT INTO t SELECT {day}, 1.0 FROM range(1000)")
@@ -221,7 +232,7 @@ def test_concurrent_runs_of_different_days_and_a_redo(embedded, ducklake_env, st
         assert not any(r["failed"] for r in rerun)
     else:
         assert failed == []
-    with workers.connect_ducklake(ducklake_env) as conn:
+    with ducklake.connect(ducklake_env) as conn:
         assert_equals_embedded(conn, embedded)
     conflicts = sum(r["conflicts"] for r in reports)
     if strategy == "lock":
@@ -232,22 +243,25 @@ def test_concurrent_runs_of_different_days_and_a_redo(embedded, ducklake_env, st
 
 
 def test_a_worker_killed_mid_run_leaves_every_table_whole(embedded, ducklake_env):
-    """Day 2 is in the warehouse; a worker building day 1 is SIGKILLed at a random moment, twice. Each table is then
-    exactly as before or exactly as after (never part of a file's transaction), and a new run completes the day."""
-    with workers.connect_ducklake(ducklake_env) as conn:
+    """Day 2 is in the warehouse; a worker building day 1 is SIGKILLed in the middle of its run (after a random
+    number of marts, a random moment into the next), three times. Each table is then exactly as before or exactly
+    as after (never part of a file's transaction), and a new run completes the day."""
+    with ducklake.connect(ducklake_env) as conn:
         for mart in MARTS:
             build_mart(conn, embedded, mart, [DAYS[1]])
         for table in TABLES:
             conn.execute(f"CREATE TABLE memory.main.before_{table} AS SELECT * FROM warehouse.main.{table}")
         conn.execute(f"ATTACH '{embedded / 'warehouse.duckdb'}' AS embedded (READ_ONLY)")
         kills = []
-        for delay in (random.uniform(0.2, 0.8), random.uniform(0.8, 2.0)):
+        for after in random.sample(range(len(TABLES) - 1), 3):
             worker = subprocess.Popen(
                 [sys.executable, "-m", "tests.distributed.workers", "marts", str(embedded), DAYS[0].isoformat(),
                  "0", "lock"],
                 cwd=ROOT, env={**os.environ, **ducklake_env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             assert json.loads(worker.stdout.readline())["ready"]  # attached: the run starts now
-            time.sleep(delay)
+            for _ in range(after):
+                assert "done" in json.loads(worker.stdout.readline())
+            time.sleep(random.uniform(0, 0.3))  # into the next mart's transaction
             worker.send_signal(signal.SIGKILL)
             worker.communicate()
             state = {}
@@ -259,5 +273,5 @@ def test_a_worker_killed_mid_run_leaves_every_table_whole(embedded, ducklake_env
             kills.append(sum(s == "new" for s in state.values()))
         run_workers(ducklake_env, embedded, [(DAYS[0], "lock")])
         assert_equals_embedded(conn, embedded)
-    REPORT.append(f"DuckLake, worker SIGKILLed mid-run twice: {kills} of {len(TABLES)} tables already written, "
+    REPORT.append(f"DuckLake, worker SIGKILLed mid-run 3 times: {kills} of {len(TABLES)} tables already written, "
                   "every table whole, the next run completed the day")

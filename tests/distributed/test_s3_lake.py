@@ -4,8 +4,6 @@ that a reader could take for data."""
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from pyarrow import fs
 
-from pipelines.core import duckdb_ext
+from pipelines.core import duckdb_ext, ducklake
 
 pytestmark = pytest.mark.distributed
 
@@ -57,7 +55,7 @@ def test_pyarrow_writes_duckdb_reads_lists_and_deletes(s3_server, s3_prefix):
     assert all(f.size > 5 * 2**20 for f in listed if f.type == fs.FileType.File)
 
     with duckdb_ext.connect(extensions=duckdb_ext.S3_LAKE) as conn:
-        conn.execute(s3_server.duckdb_secret_sql())
+        conn.execute(ducklake.s3_secret_sql(s3_server.env()))
         glob = f"{s3_prefix}lake/staging/stg_device_samples/date=*/data.parquet"
         per_day = dict(conn.execute(
             "SELECT day, count(*) FROM read_parquet($g, hive_partitioning = false) GROUP BY day", {"g": glob}
@@ -125,6 +123,6 @@ def test_a_writer_killed_mid_upload_leaves_the_old_object_whole(s3_server, s3_pr
 
     assert pq.read_table(key, filesystem=s3).equals(before)
     with duckdb_ext.connect(extensions=duckdb_ext.S3_LAKE) as conn:
-        conn.execute(s3_server.duckdb_secret_sql())
+        conn.execute(ducklake.s3_secret_sql(s3_server.env()))
         assert conn.execute("SELECT count(*), max(seq) FROM read_parquet($f)", {"f": "s3://" + key}).fetchone() == (
             1000, 999)

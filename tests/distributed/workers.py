@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.core import duckdb_ext
+from pipelines.core import ducklake
 from pipelines.core.postgres import PostgresSlotStore, PostgresTokenStore, open_connection
 
 
@@ -109,33 +109,6 @@ def cmd_hold_lock(key: str) -> None:
         time.sleep(3600)  # until killed
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def s3_secret_sql(env=os.environ) -> str:
-    """A DuckDB secret for the S3 store the AWS variables (and AWS_ENDPOINT_URL, for S3-compatible stores) name."""
-    parts = {"KEY_ID": env["AWS_ACCESS_KEY_ID"], "SECRET": env["AWS_SECRET_ACCESS_KEY"],
-             "REGION": env.get("AWS_REGION", "us-east-1")}
-    sql = ", ".join(f"{k} {_quote(v)}" for k, v in parts.items())
-    endpoint = env.get("AWS_ENDPOINT_URL")
-    if endpoint:
-        scheme, host = endpoint.split("://", 1)
-        sql += f", ENDPOINT {_quote(host.rstrip('/'))}, URL_STYLE 'path', USE_SSL {str(scheme == 'https').lower()}"
-    return f"CREATE OR REPLACE SECRET fleet_s3 (TYPE s3, {sql})"
-
-
-def connect_ducklake(env=os.environ) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection whose default catalog is the DuckLake warehouse (`USE`), so the model SQL's unqualified
-    table names are its tables and temporary inputs stay in the connection."""
-    target = env["FLEET_WAREHOUSE"]  # ducklake:postgres:<libpq DSN>
-    conn = duckdb_ext.connect(extensions=duckdb_ext.DUCKLAKE)
-    conn.execute(s3_secret_sql(env))
-    conn.execute(f"ATTACH {_quote(target)} AS warehouse (DATA_PATH {_quote(env['FLEET_WAREHOUSE_DATA_PATH'])})")
-    conn.execute("USE warehouse")
-    return conn
-
-
 def is_conflict(error: BaseException | None) -> bool:
     """A DuckLake commit conflict, also when pipelines/warehouse.py's ROLLBACK after the failed COMMIT (a failed
     COMMIT has already ended the transaction) raised over it."""
@@ -172,7 +145,7 @@ def cmd_marts(lake_root: str, day: str, start_at: str, strategy: str) -> dict:
     idempotent transaction), "lock" (one writer per table: TableLocks)."""
     from assets.marts import MARTS, build_mart
 
-    conn = connect_ducklake()
+    conn = ducklake.connect()
     locks = TableLocks() if strategy == "lock" else None
     report = {"day": day, "strategy": strategy, "conflicts": 0, "failed": None, "marts": {}}
     print(json.dumps({"ready": True}), flush=True)
@@ -196,6 +169,7 @@ def cmd_marts(lake_root: str, day: str, start_at: str, strategy: str) -> dict:
                     break
                 time.sleep(0.05 * attempts)
         report["marts"][mart.name] = {"attempts": attempts, "seconds": round(time.monotonic() - t0, 3)}
+        print(json.dumps({"done": mart.name}), flush=True)
         if report["failed"]:
             break
     report["seconds"] = round(time.monotonic() - started, 3)
