@@ -38,7 +38,7 @@ def _non_negative(table: str, who: str, when: str, columns: tuple[str, ...]) -> 
         table,
         f"{table}_no_negative_energy",
         f"No energy of {table} is negative ({', '.join(columns)}).",
-        f"SELECT {who}, {when}, {', '.join(columns)} FROM {table} WHERE {cond} ORDER BY {who}, {when}",
+        f"SELECT {who}, {when}, vendor, {', '.join(columns)} FROM {table} WHERE {cond} ORDER BY {who}, {when}, vendor",
     )
 
 
@@ -47,26 +47,27 @@ def _rates(table: str, when: str) -> Check:
         table,
         f"{table}_rates_between_0_and_1",
         f"self_consumption_rate and self_sufficiency_rate of {table} lie in [0, 1] (or are NULL).",
-        f"SELECT plant_id, {when}, self_consumption_rate, self_sufficiency_rate FROM {table} "
+        f"SELECT plant_id, {when}, vendor, self_consumption_rate, self_sufficiency_rate FROM {table} "
         "WHERE NOT (coalesce(self_consumption_rate, 0) BETWEEN -1e-9 AND 1 + 1e-9) "
         "   OR NOT (coalesce(self_sufficiency_rate, 0) BETWEEN -1e-9 AND 1 + 1e-9) "
-        f"ORDER BY plant_id, {when}",
+        f"ORDER BY plant_id, {when}, vendor",
     )
 
 
 ENERGY = ("pv_kwh", "load_kwh", "grid_import_kwh", "grid_export_kwh", "battery_charge_kwh", "battery_discharge_kwh")
 
 CHECKS = [
-    _unique("plants", ("plant_id",)),
-    _unique("devices", ("device_sn",)),
-    _unique("device_samples", ("device_sn", "ts_utc")),
-    _unique("device_energy_hourly", ("device_sn", "hour_utc")),
-    _unique("plant_energy_hourly", ("plant_id", "hour_utc")),
-    _unique("self_consumption_daily", ("plant_id", "day")),
-    _unique("self_consumption_monthly", ("plant_id", "month")),
-    _unique("plant_statistics_daily", ("plant_id", "day")),
-    _unique("device_day_totals", ("device_sn", "day")),
-    _unique("alarm_history", ("alarm_id",)),
+    # keys name who first, then when (what a failed check lists), then the vendor
+    _unique("plants", ("plant_id", "vendor")),
+    _unique("devices", ("device_sn", "vendor")),
+    _unique("device_samples", ("device_sn", "ts_utc", "vendor")),
+    _unique("device_energy_hourly", ("device_sn", "hour_utc", "vendor")),
+    _unique("plant_energy_hourly", ("plant_id", "hour_utc", "vendor")),
+    _unique("self_consumption_daily", ("plant_id", "day", "vendor")),
+    _unique("self_consumption_monthly", ("plant_id", "month", "vendor")),
+    _unique("plant_statistics_daily", ("plant_id", "day", "vendor")),
+    _unique("device_day_totals", ("device_sn", "day", "vendor")),
+    _unique("alarm_history", ("alarm_id", "vendor")),
     _non_negative("device_energy_hourly", "device_sn", "hour_local", ENERGY),
     _non_negative("plant_energy_hourly", "plant_id", "hour_local", ENERGY),
     _non_negative("self_consumption_daily", "plant_id", "day", ENERGY),
@@ -76,21 +77,22 @@ CHECKS = [
         "device_energy_hourly",
         "device_energy_hourly_matches_device_day_total",
         "For each device and day, the sum of its hours is within 2% (or 0.05 kWh) of the device's own day total "
-        "(uploadData timeUnit 1: pVEnergy, and for storage inverters loadEnergy, buyEnergy, sellEnergy).",
+        "(SAJ: uploadData timeUnit 1), for the terms both know.",
         """
         WITH sums AS (
-            SELECT device_sn, plant_id, day, sum(pv_kwh) AS pv, sum(load_kwh) AS load,
+            SELECT vendor, device_sn, plant_id, day, sum(pv_kwh) AS pv, sum(load_kwh) AS load,
                    sum(grid_import_kwh) AS buy, sum(grid_export_kwh) AS sell
             FROM device_energy_hourly GROUP BY ALL
         ), cmp AS (
-            SELECT s.device_sn, s.plant_id, s.day, t.day AS total_day, unnest([
+            SELECT s.vendor, s.device_sn, s.plant_id, s.day, t.day AS total_day, unnest([
                 {'term': 'pv', 'hours': s.pv, 'total': t.pv_kwh},
                 {'term': 'load', 'hours': s.load, 'total': t.load_kwh},
                 {'term': 'grid_import', 'hours': s.buy, 'total': t.grid_import_kwh},
                 {'term': 'grid_export', 'hours': s.sell, 'total': t.grid_export_kwh}]) AS c
-            FROM sums AS s LEFT JOIN device_day_totals AS t ON t.device_sn = s.device_sn AND t.day = s.day
+            FROM sums AS s
+            LEFT JOIN device_day_totals AS t ON t.vendor = s.vendor AND t.device_sn = s.device_sn AND t.day = s.day
         )
-        SELECT plant_id, day, device_sn, c.term, round(c.hours, 3) AS hours_kwh, c.total AS day_total_kwh
+        SELECT plant_id, day, vendor, device_sn, c.term, round(c.hours, 3) AS hours_kwh, c.total AS day_total_kwh
         FROM cmp
         WHERE total_day IS NOT NULL AND c.total IS NOT NULL AND c.hours IS NOT NULL
           AND abs(c.hours - c.total) > greatest(0.02 * abs(c.total), 0.05)
@@ -101,11 +103,11 @@ CHECKS = [
     Check(
         "self_consumption_daily",
         "self_consumption_daily_matches_plant_statistics",
-        "For each plant and day, the day's energies are within 2% (or 0.05 kWh) of the portal's today* counters "
-        "(getPlantStatisticsData at the end of the local day), for the terms both know.",
+        "For each plant and day, the day's energies are within 2% (or 0.05 kWh) of the vendor portal's today* "
+        "counters (SAJ: getPlantStatisticsData at the end of the local day), for the terms both know.",
         """
         WITH cmp AS (
-            SELECT d.plant_id, d.day, unnest([
+            SELECT d.vendor, d.plant_id, d.day, unnest([
                 {'term': 'pv', 'model': d.pv_kwh, 'portal': s.today_pv_kwh},
                 {'term': 'load', 'model': d.load_kwh, 'portal': s.today_load_kwh},
                 {'term': 'grid_import', 'model': d.grid_import_kwh, 'portal': s.today_grid_import_kwh},
@@ -114,9 +116,9 @@ CHECKS = [
                 {'term': 'battery_discharge', 'model': d.battery_discharge_kwh, 'portal': s.today_battery_discharge_kwh}
             ]) AS c
             FROM self_consumption_daily AS d
-            JOIN plant_statistics_daily AS s ON s.plant_id = d.plant_id AND s.day = d.day
+            JOIN plant_statistics_daily AS s ON s.vendor = d.vendor AND s.plant_id = d.plant_id AND s.day = d.day
         )
-        SELECT plant_id, day, c.term, round(c.model, 3) AS model_kwh, c.portal AS portal_kwh
+        SELECT plant_id, day, vendor, c.term, round(c.model, 3) AS model_kwh, c.portal AS portal_kwh
         FROM cmp
         WHERE c.model IS NOT NULL AND c.portal IS NOT NULL
           AND abs(c.model - c.portal) > greatest(0.02 * abs(c.portal), 0.05)
@@ -130,13 +132,14 @@ CHECKS = [
         "For plants that report every term: pv + grid_import + battery_discharge = load + grid_export + "
         "battery_charge within 3% (or 0.05 kWh) of the larger side.",
         """
-        SELECT plant_id, day,
+        SELECT plant_id, day, vendor,
                round(pv_kwh + grid_import_kwh + battery_discharge_kwh, 3) AS sources_kwh,
                round(load_kwh + grid_export_kwh + battery_charge_kwh, 3) AS sinks_kwh
         FROM self_consumption_daily
         WHERE pv_kwh IS NOT NULL AND load_kwh IS NOT NULL AND grid_import_kwh IS NOT NULL
           AND grid_export_kwh IS NOT NULL AND battery_charge_kwh IS NOT NULL AND battery_discharge_kwh IS NOT NULL
-          AND abs((pv_kwh + grid_import_kwh + battery_discharge_kwh) - (load_kwh + grid_export_kwh + battery_charge_kwh))
+          AND abs((pv_kwh + grid_import_kwh + battery_discharge_kwh)
+                  - (load_kwh + grid_export_kwh + battery_charge_kwh))
               > greatest(0.03 * greatest(pv_kwh + grid_import_kwh + battery_discharge_kwh,
                                          load_kwh + grid_export_kwh + battery_charge_kwh), 0.05)
         ORDER BY plant_id, day
@@ -146,7 +149,10 @@ CHECKS = [
 
 
 def _tables_exist(conn, tables) -> list[str]:
-    existing = {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    existing = {
+        r[0]
+        for r in conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()
+    }
     return [t for t in tables if t not in existing]
 
 
@@ -165,13 +171,20 @@ def run_check(conn, check: Check) -> dg.AssetCheckResult:
         return dg.AssetCheckResult(passed=True, metadata={"offending_rows": 0})
     listed = [dict(zip(columns, (str(v) for v in row))) for row in rows[:MAX_LISTED]]
     who_when = sorted({f"{r[columns[0]]} {r[columns[1]]}" for r in listed})
-    table = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n" + "\n".join(
-        "| " + " | ".join(r[c] for c in columns) + " |" for r in listed
+    table = (
+        "| "
+        + " | ".join(columns)
+        + " |\n|"
+        + "---|" * len(columns)
+        + "\n"
+        + "\n".join("| " + " | ".join(r[c] for c in columns) + " |" for r in listed)
     )
     return dg.AssetCheckResult(
         passed=False,
         severity=dg.AssetCheckSeverity.WARN,
-        description=f"{len(rows)} offending row(s): " + "; ".join(who_when[:20]) + (" ..." if len(who_when) > 20 else ""),
+        description=f"{len(rows)} offending row(s): "
+        + "; ".join(who_when[:20])
+        + (" ..." if len(who_when) > 20 else ""),
         metadata={
             "offending_rows": len(rows),
             columns[0] + "s": dg.MetadataValue.json(sorted({r[columns[0]] for r in listed})),

@@ -1,12 +1,14 @@
-"""Marts: the public tables of the DuckDB warehouse (`$SAJ_DATA_DIR/warehouse.duckdb`).
+"""Marts: the public tables of the DuckDB warehouse (`$FLEET_DATA_DIR/warehouse.duckdb`), for every vendor.
 
-Each table is built by one SQL file in `sql/marts/` which, in one transaction, deletes the partition's rows
-and inserts them again (alarm_history: upserts by alarm id), so re-running a day or a range gives the same
-tables. Every asset here writes the warehouse, so each is in the `warehouse` concurrency pool (limit 1) and
-holds its connection only while its SQL runs.
+Each table is built by one SQL file in `sql/marts/` which reads only the conformed layer (and other marts)
+and, in one transaction, deletes the partition's rows and inserts them again (alarm_history: upserts by
+(vendor, alarm id)), so re-running a day or a range gives the same tables. Every table has a `vendor` column
+and is keyed by (vendor, plant_id) or (vendor, device_sn). Every asset here writes the warehouse, so each is
+in the `warehouse` concurrency pool (limit 1) and holds its connection only while its SQL runs.
 
-Units: energies in kWh, powers in W. A 5-minute sample stamped T stands for [T, T + 5 min): its energy is
-power × 5 min; a missing sample is a gap, not energy. Hours are plant-local, keyed by `hour_utc`, so days of
+Units: energies in kWh, powers in W. A sample stamped T stands for [T, T + interval_s): its energy is what
+the conformed layer gives (SAJ: power × 5 min); a missing sample is a gap, not energy. Hours are
+plant-local, keyed by `hour_utc`, so days of
 23 and 25 hours (daylight-saving time) give 23 and 25 rows.
 
 Definitions: self_consumed = pv − grid_export; self_consumption_rate = self_consumed / pv;
@@ -19,98 +21,105 @@ from dataclasses import dataclass
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from assets.staging import empty_schema
+from assets.conformed import conformed_schema
+from assets.vendors import VENDOR_MODELS
 from pipelines import charts
-from pipelines import warehouse as wh
-from pipelines.partitions import daily_partitions, days_of
-from pipelines.resources import LakeResource
+from pipelines.core import warehouse as wh
+from pipelines.core.partitions import daily_partitions, days_of
+from pipelines.core.resources import LakeResource
 
 
 @dataclass(frozen=True)
 class Mart:
     name: str
-    staged: tuple[str, ...]  # staging tables read for the partition's days
-    deps: tuple[str, ...]  # upstream assets (staging or marts)
+    conformed: tuple[str, ...]  # conformed tables read for the partition's days (as temp views conformed_<name>)
+    deps: tuple[str, ...]  # upstream marts
     description: str
     day_column: str | None = "day"
+
+    @property
+    def upstream(self) -> list[dg.AssetKey]:
+        return [dg.AssetKey(["conformed", c]) for c in self.conformed] + [dg.AssetKey(d) for d in self.deps]
 
 
 MARTS = [
     Mart(
         "plants",
-        staged=("stg_plants",),
-        deps=("stg_plants",),
-        description="One row per plant: plant_id, plant_name, time_zone (IANA), country, system_power_kwp (kWp), "
-        "has_load_monitor, plant_type (0 grid-tied, 1 storage, 3 AC-coupled); the latest plant/details seen.",
+        conformed=("plants",),
+        deps=(),
+        description="One row per (vendor, plant): vendor, plant_id, plant_name, time_zone (IANA), country, "
+        "system_power_kwp (kWp), has_load_monitor, plant_type (0 grid-tied, 1 storage, 3 AC-coupled); the latest "
+        "details seen.",
         day_column="last_seen_day",
     ),
     Mart(
         "devices",
-        staged=("stg_devices",),
-        deps=("stg_devices",),
-        description="One row per inverter: device_sn, plant_id, device_type (0 grid-tied, 1 storage, "
-        "2 AC-coupled storage), device_model; the latest getPlantAllDeviceList seen.",
+        conformed=("devices",),
+        deps=(),
+        description="One row per (vendor, inverter): vendor, device_sn, plant_id, device_type (0 grid-tied, "
+        "1 storage, 2 AC-coupled storage), device_model, pv_scope, has_battery; the latest seen.",
         day_column="last_seen_day",
     ),
     Mart(
         "device_samples",
-        staged=("stg_device_samples",),
-        deps=("stg_device_samples",),
-        description="One row per device and 5-minute sample: ts_local (plant-local, as sent), ts_utc, pv_w, load_w, "
-        "grid_import_w, grid_export_w, battery_charge_w, battery_discharge_w (W), battery_soc_pct (%). "
+        conformed=("samples",),
+        deps=(),
+        description="One row per inverter sample (vendor, device_sn, ts_utc), standing for interval_s seconds: "
+        "ts_local (plant-local, as sent), ts_utc, pv_w, load_w, grid_import_w, grid_export_w, battery_charge_w, "
+        "battery_discharge_w (W), battery_soc_pct (%). "
         "Grid-tied (type 0) inverters report only PV: their other columns are NULL.",
     ),
     Mart(
         "device_energy_hourly",
-        staged=(),
-        deps=("device_samples",),
-        description="Per device and plant-local hour (keyed by hour_utc): pv, load, grid import/export and battery "
-        "charge/discharge energy in kWh (power × 5 min per sample), and the number of samples.",
+        conformed=("samples",),
+        deps=(),
+        description="Per (vendor, inverter) and plant-local hour (keyed by hour_utc): pv, load, grid import/export "
+        "and battery charge/discharge energy in kWh, and the number of readable samples.",
     ),
     Mart(
         "plant_energy_hourly",
-        staged=("stg_load_monitor_samples",),
-        deps=("device_energy_hourly", "stg_load_monitor_samples", "plants"),
-        description="Per plant and plant-local hour (keyed by hour_utc), kWh: from the load monitor (secData) where "
-        "the plant has one (battery from its storage inverter), otherwise from its inverters. In AC-coupled plants "
-        "the PV is the deviceType-2 inverter's (its PV meter sees the grid-tied inverter beside it). Grid-tied "
-        "plants without a load monitor know only PV: load and grid are NULL. self_consumed = pv − grid_export.",
+        conformed=("samples",),
+        deps=("device_energy_hourly", "plants"),
+        description="Per (vendor, plant) and plant-local hour (keyed by hour_utc), kWh: from the load monitor where "
+        "the plant has one (battery from its storage inverter), otherwise from its inverters. Where an inverter's PV "
+        "meter stands for the whole plant (AC-coupled storage), the plant's PV is that meter's. Plants whose "
+        "inverters measure only PV know only PV: load and grid are NULL. self_consumed = pv − grid_export.",
     ),
     Mart(
         "self_consumption_daily",
-        staged=(),
+        conformed=(),
         deps=("plant_energy_hourly",),
-        description="Per plant and local day: energies (kWh), self_consumed = pv − grid_export, "
+        description="Per (vendor, plant) and local day: energies (kWh), self_consumed = pv − grid_export, "
         "self_consumption_rate = self_consumed / pv, self_sufficiency_rate = (load − grid_import) / load "
         "(NULL where the denominator is zero or unknown).",
     ),
     Mart(
         "self_consumption_monthly",
-        staged=(),
+        conformed=(),
         deps=("self_consumption_daily",),
-        description="Per plant and month: the daily table summed, rates recomputed from the sums; rebuilt for "
-        "every month the partition's days touch.",
+        description="Per (vendor, plant) and month: the daily table summed, rates recomputed from the sums; rebuilt "
+        "for every month the partition's days touch.",
         day_column=None,
     ),
     Mart(
         "plant_statistics_daily",
-        staged=("stg_plant_statistics",),
-        deps=("stg_plant_statistics",),
-        description="Per plant and local day: the portal's counters from getPlantStatisticsData (today*, month*, "
-        "year*, total* energies in kWh) to reconcile the models against.",
+        conformed=("plant_day_totals",),
+        deps=(),
+        description="Per (vendor, plant) and local day: the vendor portal's counters (SAJ: getPlantStatisticsData; "
+        "today*, month*, year*, total* energies in kWh) to reconcile the models against.",
     ),
     Mart(
         "device_day_totals",
-        staged=("stg_device_day_totals",),
-        deps=("stg_device_day_totals",),
-        description="Per device and local day: the device's own day totals (uploadData timeUnit 1) in kWh: PV, "
-        "and for storage inverters load, grid buy and sell. Used by the reconciliation checks.",
+        conformed=("device_day_totals",),
+        deps=(),
+        description="Per (vendor, device) and local day: the device's own day counters (SAJ: uploadData timeUnit 1) "
+        "in kWh: PV, and for storage inverters load, grid buy and sell. Used by the reconciliation checks.",
     ),
     Mart(
         "alarm_history",
-        staged=("stg_alarms",),
-        deps=("stg_alarms",),
-        description="One row per alarm occurrence across all days, keyed by the API's alarm id: device_sn, plant_id, "
+        conformed=("alarms",),
+        deps=(),
+        description="One row per alarm occurrence across all days, keyed by (vendor, alarm_id): device_sn, plant_id, "
         "alarm_code, alarm_name, alarm_level, started_at and ended_at (UTC; ended_at NULL while open), status "
         "'open'/'closed', duration_minutes. An alarm open on one day and closed on a later one is one row.",
         day_column="last_seen_day",
@@ -118,17 +127,17 @@ MARTS = [
 ]
 
 
-def build_mart(conn, lake_root, mart: Mart, days) -> dict:
-    """Load the staging inputs of `days` as temporary tables and run the mart's SQL in one transaction."""
+def build_mart(conn, lake, mart: Mart, days) -> dict:
+    """Load the conformed inputs of `days` as temporary views and run the mart's SQL in one transaction."""
     wh.prepare(conn)
     loaded = {}
-    for staged in mart.staged:
-        paths = wh.existing_paths(lake_root, "staging", staged, days)
-        wh.load_table(conn, staged, paths, empty_schema(staged), lazy=True)
-        loaded[staged] = len(paths)  # input files (a view over them: rows are not counted up front)
+    for table in mart.conformed:
+        paths = lake.conformed_files(table, days)
+        wh.load_table(conn, f"conformed_{table}", paths, conformed_schema(VENDOR_MODELS, table), lazy=True)
+        loaded[table] = len(paths)  # input files (a view over them: rows are not counted up front)
     run = wh.run_sql_file(conn, f"marts/{mart.name}.sql", {"days": list(days)})
-    for staged in mart.staged:
-        wh.drop_input(conn, staged)
+    for table in mart.conformed:
+        wh.drop_input(conn, f"conformed_{table}")
     return {"input_files": loaded, **run}
 
 
@@ -140,21 +149,26 @@ def _mart_asset(mart: Mart) -> dg.AssetsDefinition:
         backfill_policy=dg.BackfillPolicy.single_run(),
         kinds={"duckdb"},
         pool="warehouse",
-        deps=[dg.AssetKey(d) for d in mart.deps],
+        deps=mart.upstream,
         description=mart.description + f"\n\nSQL: sql/marts/{mart.name}.sql. Table: warehouse.duckdb main.{mart.name}.",
         tags={"layer": "marts"},
         owners=["team:solar-data"],
     )
-    def _asset(context: dg.AssetExecutionContext, lake: LakeResource, warehouse: DuckDBResource) -> dg.MaterializeResult:
+    def _asset(
+        context: dg.AssetExecutionContext, lake: LakeResource, warehouse: DuckDBResource
+    ) -> dg.MaterializeResult:
         started = time.monotonic()
         days = days_of(context)
         with warehouse.get_connection() as conn:
-            run = build_mart(conn, lake.root, mart, days)
+            run = build_mart(conn, lake.lake, mart, days)
             if mart.day_column:
-                partition_rows = wh.count_rows(conn, mart.name, f"list_contains($days, {mart.day_column})", {"days": days})
+                partition_rows = wh.count_rows(
+                    conn, mart.name, f"list_contains($days, {mart.day_column})", {"days": days}
+                )
             else:
                 partition_rows = wh.count_rows(
-                    conn, mart.name,
+                    conn,
+                    mart.name,
                     "list_contains(list_transform($days, lambda d: CAST(date_trunc('month', d) AS DATE)), month)",
                     {"days": days},
                 )

@@ -59,8 +59,21 @@ class Simulator:
 
     def __init__(self, plants: int, seed: int, limits: bool = True, devices: int | None = None):
         self.port = free_port()
-        args = [sys.executable, "-W", "ignore", "-m", "simulator", "--port", str(self.port), "--plants", str(plants),
-                "--seed", str(seed), "--now", NOW] + ([] if limits else ["--no-limits"])
+        args = [
+            sys.executable,
+            "-W",
+            "ignore",
+            "-m",
+            "simulator",
+            "--port",
+            str(self.port),
+            "--plants",
+            str(plants),
+            "--seed",
+            str(seed),
+            "--now",
+            NOW,
+        ] + ([] if limits else ["--no-limits"])
         args += ["--devices", str(devices)] if devices else []
         self.proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         info = {}
@@ -107,7 +120,7 @@ def materialise(data_dir: Path, first: date, last: date, executor: str) -> tuple
     code = f"""
 import sys, time, warnings
 warnings.filterwarnings("ignore")
-sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(ROOT / 'benchmarks')!r})
+sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(ROOT / "benchmarks")!r})
 import dagster as dg
 import bench_ingestion as b
 instance = dg.DagsterInstance.get()
@@ -148,8 +161,14 @@ def endpoint_rates(data_dir: Path) -> dict:
     for endpoint, calls, distinct_params, busy in rows:
         limit = documented_qps(endpoint)
         rate = (calls - 1) / busy if busy and calls > 1 else None
-        out[endpoint] = {"calls": calls, "distinct_params": distinct_params, "busy_s": round(busy, 2), "rate_qps": round(rate, 2) if rate else None,
-                         "limit_qps": limit, "fraction_of_limit": round(rate / limit, 3) if rate and limit else None}
+        out[endpoint] = {
+            "calls": calls,
+            "distinct_params": distinct_params,
+            "busy_s": round(busy, 2),
+            "rate_qps": round(rate, 2) if rate else None,
+            "limit_qps": limit,
+            "fraction_of_limit": round(rate / limit, 3) if rate and limit else None,
+        }
     return out
 
 
@@ -159,8 +178,13 @@ def run_case(sim: Simulator, name: str, first: date, last: date, executor: str) 
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env_backup = dict(os.environ)
-    os.environ.update(SAJ_APP_ID=sim.app_id, SAJ_APP_SECRET=sim.app_secret, SAJ_BASE_URL=sim.base_url,
-                      SAJ_DATA_DIR=str(work / "data"), DAGSTER_HOME=str(home))
+    os.environ.update(
+        SAJ_APP_ID=sim.app_id,
+        SAJ_APP_SECRET=sim.app_secret,
+        SAJ_BASE_URL=sim.base_url,
+        SAJ_DATA_DIR=str(work / "data"),
+        DAGSTER_HOME=str(home),
+    )
     sim.reset()
     try:
         ok, secs = materialise(work / "data", first, last, executor)
@@ -176,9 +200,16 @@ def run_case(sim: Simulator, name: str, first: date, last: date, executor: str) 
     req_all = sum(v for k, v in st["requests"].items() if k != "access_token")
     rej_all = sum(st["rejected_rate"].values())
     shutil.rmtree(work, ignore_errors=True)
-    return {"ok": ok, "seconds": round(secs, 1), "days": (last - first).days + 1, "executor": executor,
-            "requests": req_all, "rejected": rej_all, "rejected_pct": round(100 * rej_all / req_all, 2) if req_all else 0,
-            "endpoints": per}
+    return {
+        "ok": ok,
+        "seconds": round(secs, 1),
+        "days": (last - first).days + 1,
+        "executor": executor,
+        "requests": req_all,
+        "rejected": rej_all,
+        "rejected_pct": round(100 * rej_all / req_all, 2) if req_all else 0,
+        "endpoints": per,
+    }
 
 
 def client_ceiling(plants: int, seed: int, seconds: float = 10.0, threads: int = 16) -> dict:
@@ -191,14 +222,17 @@ def client_ceiling(plants: int, seed: int, seconds: float = 10.0, threads: int =
     try:
         cache = Path(tempfile.mkdtemp(prefix="ceiling-", dir=OUT))
         out = {}
-        with SajClient(sim.app_id, sim.app_secret, sim.base_url, cache, rate_limit=False, max_workers=threads) as client:
+        with SajClient(
+            sim.app_id, sim.app_secret, sim.base_url, cache, rate_limit=False, max_workers=threads
+        ) as client:
             ids = [str(r["plantId"]) for page in client.plant_page() for r in page.rows]
             sns = [r["deviceSn"] for page in client.device_page() for r in page.rows]
             cases = {
                 "plant/details": lambda i: client.plant_details(ids[i % len(ids)]),
                 "device/uploadData (day bucket)": lambda i: client.upload_data(sns[i % len(sns)], DAY, DAY, 1),
                 "device/uploadData (minute day)": lambda i: client.upload_data(
-                    sns[i % len(sns)], f"{DAY} 00:00:00", f"{DAY} 23:59:59", 0),
+                    sns[i % len(sns)], f"{DAY} 00:00:00", f"{DAY} 23:59:59", 0
+                ),
             }
             for label, fn in cases.items():
                 for n_threads in (1, threads):
@@ -222,8 +256,14 @@ def machine() -> dict:
 
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     mem = next((int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0)
-    return {"nproc": os.cpu_count(), "memory_gib": round(mem / 2**20, 1), "cpu": cpu, "python": platform.python_version(),
-            "duckdb": duckdb.__version__, "loadavg": open("/proc/loadavg").read().split()[:3]}
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gib": round(mem / 2**20, 1),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "loadavg": open("/proc/loadavg").read().split()[:3],
+    }
 
 
 def main(argv=None) -> int:
@@ -232,8 +272,9 @@ def main(argv=None) -> int:
     ap.add_argument("--devices", type=int, default=400, help="devices in all (0: the simulator's usual mix)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--backfill-days", type=int, default=7)
-    ap.add_argument("--skip", default="", help="comma-separated cases to skip: day_in_process, day_multiprocess, "
-                    "backfill, ceiling")
+    ap.add_argument(
+        "--skip", default="", help="comma-separated cases to skip: day_in_process, day_multiprocess, backfill, ceiling"
+    )
     a = ap.parse_args(argv)
     skip = set(filter(None, a.skip.split(",")))
     OUT.mkdir(parents=True, exist_ok=True)
@@ -242,13 +283,18 @@ def main(argv=None) -> int:
     try:
         fleet = sim.fleet()
         plants = fleet.get("plants", [])
-        res["fleet"] = {"plants": len(plants),
-                        "devices": sum(len(p.get("devices", [])) for p in plants if isinstance(p, dict)),
-                        "load_monitors": sum(bool(p.get("has_load_monitor")) for p in plants if isinstance(p, dict))}
+        res["fleet"] = {
+            "plants": len(plants),
+            "devices": sum(len(p.get("devices", [])) for p in plants if isinstance(p, dict)),
+            "load_monitors": sum(bool(p.get("has_load_monitor")) for p in plants if isinstance(p, dict)),
+        }
         print(f"fleet: {res['fleet']}", file=sys.stderr)
         first = DAY - timedelta(days=a.backfill_days - 1)
-        cases = [("day_in_process", DAY, DAY, "in_process"), ("day_multiprocess", DAY, DAY, "multiprocess"),
-                 ("backfill", first, DAY, "multiprocess")]
+        cases = [
+            ("day_in_process", DAY, DAY, "in_process"),
+            ("day_multiprocess", DAY, DAY, "multiprocess"),
+            ("backfill", first, DAY, "multiprocess"),
+        ]
         for name, d0, d1, executor in cases:
             if name in skip:
                 continue

@@ -45,8 +45,15 @@ warnings.filterwarnings("ignore")
 
 HISTORY_DAYS = 365
 CAPPED = "1GB"  # the DuckDB memory_limit of the side-by-side capped rebuild
-BUILT_MARTS = ["plants", "devices", "device_samples", "device_energy_hourly", "plant_energy_hourly",
-               "self_consumption_daily", "self_consumption_monthly"]
+BUILT_MARTS = [
+    "plants",
+    "devices",
+    "device_samples",
+    "device_energy_hourly",
+    "plant_energy_hourly",
+    "self_consumption_daily",
+    "self_consumption_monthly",
+]
 
 
 def peak_rss_mb() -> float:
@@ -101,13 +108,22 @@ def phase_rebuild(n: int, db: Path, history: int, memory_limit: str | None) -> d
     t0 = time.perf_counter()
     per_mart = _build(conn, lake_dir(n), days)
     total = time.perf_counter() - t0
-    rows = conn.execute("SELECT (SELECT count(*) FROM device_samples), (SELECT count(*) FROM device_energy_hourly), "
-                        "(SELECT count(*) FROM plant_energy_hourly)").fetchone()
+    rows = conn.execute(
+        "SELECT (SELECT count(*) FROM device_samples), (SELECT count(*) FROM device_energy_hourly), "
+        "(SELECT count(*) FROM plant_energy_hourly)"
+    ).fetchone()
     ml = conn.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     conn.close()
-    return {"seconds": round(total, 3), "per_mart": per_mart, "peak_rss_mb": round(peak_rss_mb()),
-            "device_samples": rows[0], "device_hours": rows[1], "plant_hours": rows[2], "memory_limit": ml,
-            "db_mb": round(db.stat().st_size / 2**20)}
+    return {
+        "seconds": round(total, 3),
+        "per_mart": per_mart,
+        "peak_rss_mb": round(peak_rss_mb()),
+        "device_samples": rows[0],
+        "device_hours": rows[1],
+        "plant_hours": rows[2],
+        "memory_limit": ml,
+        "db_mb": round(db.stat().st_size / 2**20),
+    }
 
 
 def phase_new_day(n: int, db: Path, history: int, memory_limit: str | None, reps: int = 3) -> dict:
@@ -122,8 +138,13 @@ def phase_new_day(n: int, db: Path, history: int, memory_limit: str | None, reps
     conn.close()
     med = statistics.median(r[0] for r in runs)
     per_mart = min(runs, key=lambda r: abs(r[0] - med))[1]
-    return {"day": day.isoformat(), "seconds": round(med, 3), "all_runs": [round(r[0], 3) for r in runs],
-            "per_mart": per_mart, "peak_rss_mb": round(peak_rss_mb())}
+    return {
+        "day": day.isoformat(),
+        "seconds": round(med, 3),
+        "all_runs": [round(r[0], 3) for r in runs],
+        "per_mart": per_mart,
+        "peak_rss_mb": round(peak_rss_mb()),
+    }
 
 
 BARE_SQL = """
@@ -149,8 +170,10 @@ def phase_bare(n: int, db: Path, history: int, memory_limit: str | None, reps: i
     from pipelines import lake
 
     root = lake_dir(n)
-    year = [str(lake.partition_path(root, "staging", "stg_device_samples", synth.FIRST_DAY + timedelta(days=k)))
-            for k in range(history)]
+    year = [
+        str(lake.partition_path(root, "staging", "stg_device_samples", synth.FIRST_DAY + timedelta(days=k)))
+        for k in range(history)
+    ]
     one = [str(lake.partition_path(root, "staging", "stg_device_samples", synth.FIRST_DAY + timedelta(days=history)))]
     for p in (db, Path(str(db) + ".wal")):
         p.unlink(missing_ok=True)
@@ -165,12 +188,28 @@ def phase_bare(n: int, db: Path, history: int, memory_limit: str | None, reps: i
         conn.execute(BARE_SQL, {"paths": one})
         day_runs.append(time.perf_counter() - t0)
     conn.close()
-    return {"year_seconds": round(year_s, 3), "rows": rows, "day_seconds": round(statistics.median(day_runs), 3),
-            "peak_rss_mb": round(peak_rss_mb())}
+    return {
+        "year_seconds": round(year_s, 3),
+        "rows": rows,
+        "day_seconds": round(statistics.median(day_runs), 3),
+        "peak_rss_mb": round(peak_rss_mb()),
+    }
 
 
-PANDAS_COLUMNS = ["device_sn", "plant_id", "day", "device_type", "ts_local", "ts_utc", "pv_w", "load_w",
-                  "grid_import_w", "grid_export_w", "battery_charge_w", "battery_discharge_w"]
+PANDAS_COLUMNS = [
+    "device_sn",
+    "plant_id",
+    "day",
+    "device_type",
+    "ts_local",
+    "ts_utc",
+    "pv_w",
+    "load_w",
+    "grid_import_w",
+    "grid_export_w",
+    "battery_charge_w",
+    "battery_discharge_w",
+]
 ENERGY = ["pv_w", "load_w", "grid_import_w", "grid_export_w", "battery_charge_w", "battery_discharge_w"]
 
 
@@ -196,8 +235,12 @@ def phase_pandas(n: int, history: int, reps: int = 3) -> dict:
 
     root = lake_dir(n)
     t0 = time.perf_counter()
-    parts = [pandas_hourly(str(lake.partition_path(root, "staging", "stg_device_samples", synth.FIRST_DAY + timedelta(days=k))))
-             for k in range(history)]
+    parts = [
+        pandas_hourly(
+            str(lake.partition_path(root, "staging", "stg_device_samples", synth.FIRST_DAY + timedelta(days=k)))
+        )
+        for k in range(history)
+    ]
     year = pd.concat(parts, ignore_index=True)
     year_s = time.perf_counter() - t0
     rows = len(year)
@@ -208,8 +251,13 @@ def phase_pandas(n: int, history: int, reps: int = 3) -> dict:
         t0 = time.perf_counter()
         pandas_hourly(one)
         day_runs.append(time.perf_counter() - t0)
-    return {"year_seconds": round(year_s, 3), "rows": rows, "day_seconds": round(statistics.median(day_runs), 3),
-            "peak_rss_mb": round(peak_rss_mb()), "pandas": pd.__version__}
+    return {
+        "year_seconds": round(year_s, 3),
+        "rows": rows,
+        "day_seconds": round(statistics.median(day_runs), 3),
+        "peak_rss_mb": round(peak_rss_mb()),
+        "pandas": pd.__version__,
+    }
 
 
 def run_phase(args: list[str]) -> dict:
@@ -221,23 +269,34 @@ def run_phase(args: list[str]) -> dict:
 
 
 def machine() -> dict:
+    import platform
+
     import duckdb
     import pandas
     import pyarrow
-    import platform
 
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     mem = next((int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0)
-    return {"nproc": os.cpu_count(), "memory_gib": round(mem / 2**20, 1), "cpu": cpu,
-            "python": platform.python_version(), "duckdb": duckdb.__version__, "pandas": pandas.__version__,
-            "pyarrow": pyarrow.__version__, "loadavg": open("/proc/loadavg").read().split()[:3]}
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gib": round(mem / 2**20, 1),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "pandas": pandas.__version__,
+        "pyarrow": pyarrow.__version__,
+        "loadavg": open("/proc/loadavg").read().split()[:3],
+    }
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[1, 10, 100, 1000])
-    ap.add_argument("--memory-limit", default=None, help="DuckDB memory_limit for the warehouse connection "
-                    "(default: DuckDB's own, 80%% of RAM)")
+    ap.add_argument(
+        "--memory-limit",
+        default=None,
+        help="DuckDB memory_limit for the warehouse connection (default: DuckDB's own, 80%% of RAM)",
+    )
     ap.add_argument("--no-pandas", action="store_true")
     ap.add_argument("--phase", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, default=None, help=argparse.SUPPRESS)
@@ -246,10 +305,12 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
 
     if a.phase:
-        fn = {"rebuild": lambda: phase_rebuild(a.n, a.db, a.history, a.memory_limit),
-              "new_day": lambda: phase_new_day(a.n, a.db, a.history, a.memory_limit),
-              "bare": lambda: phase_bare(a.n, a.db, a.history, a.memory_limit),
-              "pandas": lambda: phase_pandas(a.n, a.history)}[a.phase]
+        fn = {
+            "rebuild": lambda: phase_rebuild(a.n, a.db, a.history, a.memory_limit),
+            "new_day": lambda: phase_new_day(a.n, a.db, a.history, a.memory_limit),
+            "bare": lambda: phase_bare(a.n, a.db, a.history, a.memory_limit),
+            "pandas": lambda: phase_pandas(a.n, a.history),
+        }[a.phase]
         print(json.dumps(fn()))
         return 0
 
@@ -276,22 +337,30 @@ def main(argv=None) -> int:
         if n == max(a.sizes):
             if not a.memory_limit:  # the same rebuild with DuckDB capped, side by side
                 dbc = work / "warehouse-capped.duckdb"
-                r["rebuild_capped"] = run_phase(["--phase", "rebuild", "--n", str(n), "--db", str(dbc),
-                                                 "--memory-limit", CAPPED])
+                r["rebuild_capped"] = run_phase(
+                    ["--phase", "rebuild", "--n", str(n), "--db", str(dbc), "--memory-limit", CAPPED]
+                )
                 print(f"  rebuild with memory_limit {CAPPED}: {r['rebuild_capped']}", file=sys.stderr)
-                r["new_day_capped"] = run_phase(["--phase", "new_day", "--n", str(n), "--db", str(dbc),
-                                                 "--memory-limit", CAPPED])
+                r["new_day_capped"] = run_phase(
+                    ["--phase", "new_day", "--n", str(n), "--db", str(dbc), "--memory-limit", CAPPED]
+                )
                 print(f"  new day with memory_limit {CAPPED}: {r['new_day_capped']}", file=sys.stderr)
                 dbc.unlink(missing_ok=True)
             db30 = work / "warehouse-30.duckdb"
-            r["rebuild_30"] = run_phase(["--phase", "rebuild", "--n", str(n), "--db", str(db30), "--history", "30", *ml])
-            r["new_day_30"] = run_phase(["--phase", "new_day", "--n", str(n), "--db", str(db30), "--history", "30", *ml])
+            r["rebuild_30"] = run_phase(
+                ["--phase", "rebuild", "--n", str(n), "--db", str(db30), "--history", "30", *ml]
+            )
+            r["new_day_30"] = run_phase(
+                ["--phase", "new_day", "--n", str(n), "--db", str(db30), "--history", "30", *ml]
+            )
             print(f"  30-day history: new day {r['new_day_30']}", file=sys.stderr)
         hourly = r["rebuild"]["per_mart"]["device_samples"] + r["rebuild"]["per_mart"]["device_energy_hourly"]
         hourly_day = r["new_day"]["per_mart"]["device_samples"] + r["new_day"]["per_mart"]["device_energy_hourly"]
         r["ratios"] = {
             "hourly_path_vs_bare_year": round(hourly / r["bare"]["year_seconds"], 2),
-            "device_energy_hourly_vs_bare_year": round(r["rebuild"]["per_mart"]["device_energy_hourly"] / r["bare"]["year_seconds"], 2),
+            "device_energy_hourly_vs_bare_year": round(
+                r["rebuild"]["per_mart"]["device_energy_hourly"] / r["bare"]["year_seconds"], 2
+            ),
             "rebuild_vs_bare_year": round(r["rebuild"]["seconds"] / r["bare"]["year_seconds"], 2),
             "hourly_path_vs_bare_day": round(hourly_day / r["bare"]["day_seconds"], 2),
         }
@@ -309,14 +378,18 @@ def main(argv=None) -> int:
 
 
 def report(res: dict) -> str:
-    lines = ["| devices | samples (year) | rebuild 365 d | peak RSS | new day | bare GROUP BY year | hourly path / bare | "
-             "pandas year | bare day | pandas day |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| devices | samples (year) | rebuild 365 d | peak RSS | new day | bare GROUP BY year | hourly path / bare | "
+        "pandas year | bare day | pandas day |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for n, r in res["sizes"].items():
         p = r.get("pandas", {})
         lines.append(
             f"| {n} | {r['rebuild']['device_samples']:,} | {r['rebuild']['seconds']:.2f} s | {r['rebuild']['peak_rss_mb']} MB | "
             f"{r['new_day']['seconds']:.3f} s | {r['bare']['year_seconds']:.2f} s | {r['ratios']['hourly_path_vs_bare_year']} | "
-            f"{p.get('year_seconds', float('nan')):.2f} s | {r['bare']['day_seconds']:.3f} s | {p.get('day_seconds', float('nan')):.3f} s |")
+            f"{p.get('year_seconds', float('nan')):.2f} s | {r['bare']['day_seconds']:.3f} s | {p.get('day_seconds', float('nan')):.3f} s |"
+        )
     return "\n".join(lines)
 
 

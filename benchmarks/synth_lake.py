@@ -123,9 +123,14 @@ def day_tables(plants: list[SynthPlant], day: date, schemas, rng: np.random.Gene
         },
         schema=schemas["stg_plants"],
     )
-    dev_rows = [(d, "inverter", d.device_type, "R5" if d.device_type == 0 else "H2", 1) for p in plants for d in p.devices]
-    dev_rows += [(SynthDevice(f"MON{p.plant_id}", p.plant_id, -1, 0), "load_monitor", None, None, 2)
-                 for p in plants if p.has_load_monitor]
+    dev_rows = [
+        (d, "inverter", d.device_type, "R5" if d.device_type == 0 else "H2", 1) for p in plants for d in p.devices
+    ]
+    dev_rows += [
+        (SynthDevice(f"MON{p.plant_id}", p.plant_id, -1, 0), "load_monitor", None, None, 2)
+        for p in plants
+        if p.has_load_monitor
+    ]
     dev_rows.sort(key=lambda r: (r[0].plant_id, r[0].sn))
     stg_devices = pa.table(
         {
@@ -159,8 +164,27 @@ def day_tables(plants: list[SynthPlant], day: date, schemas, rng: np.random.Gene
     # device samples, sorted by device_sn then ts_utc as the staging SQL writes them
     devices = sorted((d for p in plants for d in p.devices), key=lambda d: d.sn)
     zone_of = {p.plant_id: p.zone for p in plants}
-    cols: dict[str, list[np.ndarray]] = {k: [] for k in (
-        "utc", "local", "seq", "pv", "load", "buy", "sell", "chg", "dis", "soc", "self", "today", "v", "c", "p1", "l1")}
+    cols: dict[str, list[np.ndarray]] = {
+        k: []
+        for k in (
+            "utc",
+            "local",
+            "seq",
+            "pv",
+            "load",
+            "buy",
+            "sell",
+            "chg",
+            "dis",
+            "soc",
+            "self",
+            "today",
+            "v",
+            "c",
+            "p1",
+            "l1",
+        )
+    }
     sn_col, pid_col, type_col, n_col = [], [], [], []
     for d in devices:
         utc, loc = instants(zone_of[d.plant_id])
@@ -203,7 +227,8 @@ def day_tables(plants: list[SynthPlant], day: date, schemas, rng: np.random.Gene
         n_col.append(n)
     counts = np.array(n_col)
     rep = lambda values, typ: pa.DictionaryArray.from_arrays(  # noqa: E731
-        pa.array(np.repeat(np.arange(len(values), dtype=np.int32), counts)), pa.array(values, typ)).cast(typ)
+        pa.array(np.repeat(np.arange(len(values), dtype=np.int32), counts)), pa.array(values, typ)
+    ).cast(typ)
     cat = {k: np.concatenate(v) for k, v in cols.items()}
 
     def f64(a):
@@ -268,7 +293,8 @@ def day_tables(plants: list[SynthPlant], day: date, schemas, rng: np.random.Gene
 
     def mrep(values):
         return pa.DictionaryArray.from_arrays(
-            pa.array(np.repeat(np.arange(len(values), dtype=np.int32), mc)), pa.array(values, pa.string())).cast(pa.string())
+            pa.array(np.repeat(np.arange(len(values), dtype=np.int32), mc)), pa.array(values, pa.string())
+        ).cast(pa.string())
 
     monitor = pa.table(
         {
@@ -288,20 +314,28 @@ def day_tables(plants: list[SynthPlant], day: date, schemas, rng: np.random.Gene
         },
         schema=schemas["stg_load_monitor_samples"],
     )
-    return {"stg_plants": stg_plants, "stg_devices": stg_devices, "stg_device_samples": samples,
-            "stg_load_monitor_samples": monitor}
+    return {
+        "stg_plants": stg_plants,
+        "stg_devices": stg_devices,
+        "stg_device_samples": samples,
+        "stg_load_monitor_samples": monitor,
+    }
 
 
-def generate(root: Path, n_devices: int, n_days: int, first_day: date = FIRST_DAY, seed: int = 7,
-             log=print) -> dict:
+def generate(root: Path, n_devices: int, n_days: int, first_day: date = FIRST_DAY, seed: int = 7, log=print) -> dict:
     """Write the lake under `root` (skipped when a marker says it is already there). Returns a summary."""
     root = Path(root)
     marker = root / f".synth-{n_devices}-{n_days}-{first_day}-{seed}"
     plants = make_fleet(n_devices)
     days = [first_day + timedelta(days=k) for k in range(n_days)]
     if marker.exists():
-        return {"plants": len(plants), "devices": n_devices, "days": days, "generated_s": None,
-                "samples": int(marker.read_text() or 0)}
+        return {
+            "plants": len(plants),
+            "devices": n_devices,
+            "days": days,
+            "generated_s": None,
+            "samples": int(marker.read_text() or 0),
+        }
     schemas = _schemas()
     rng = np.random.default_rng(seed)
     cache: dict = {}
@@ -315,8 +349,13 @@ def generate(root: Path, n_devices: int, n_days: int, first_day: date = FIRST_DA
         if log and (k + 1) % 50 == 0:
             log(f"  generated {k + 1}/{n_days} days ({time.monotonic() - started:.0f} s)")
     marker.write_text(str(samples))
-    return {"plants": len(plants), "devices": n_devices, "days": days,
-            "generated_s": round(time.monotonic() - started, 1), "samples": samples}
+    return {
+        "plants": len(plants),
+        "devices": n_devices,
+        "days": days,
+        "generated_s": round(time.monotonic() - started, 1),
+        "samples": samples,
+    }
 
 
 def main(argv=None) -> int:

@@ -16,16 +16,22 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 MAX_PLANTS = 6
-COLORS = {"pv": "#f2a900", "load": "#1f5fa8", "import": "#8c8c8c", "export": "#3aa655",
-          "charge": "#8e44ad", "discharge": "#c39bd3"}
+COLORS = {
+    "pv": "#f2a900",
+    "load": "#1f5fa8",
+    "import": "#8c8c8c",
+    "export": "#3aa655",
+    "charge": "#8e44ad",
+    "discharge": "#c39bd3",
+}
 
 
 def _hourly(conn, day: date) -> dict[str, list[tuple]]:
     rows = conn.execute(
         """
-        SELECT plant_id, hour(hour_local) + minute(hour_local) / 60.0 AS h, pv_kwh, load_kwh, grid_import_kwh,
-               grid_export_kwh, battery_charge_kwh, battery_discharge_kwh
-        FROM plant_energy_hourly WHERE day = $day ORDER BY plant_id, hour_utc
+        SELECT vendor || ' ' || plant_id, hour(hour_local) + minute(hour_local) / 60.0 AS h, pv_kwh, load_kwh,
+               grid_import_kwh, grid_export_kwh, battery_charge_kwh, battery_discharge_kwh
+        FROM plant_energy_hourly WHERE day = $day ORDER BY vendor, plant_id, hour_utc
         """,
         {"day": day},
     ).fetchall()
@@ -47,7 +53,7 @@ def day_chart_png(conn, day: date) -> bytes | None:
     for ax, plant_id in zip(axes.flat, shown):
         hours = plants[plant_id]
         h = [r[0] + 0.5 for r in hours]
-        val = lambda i: [r[i] or 0.0 for r in hours]  # noqa: E731 - NULL (not measured) is drawn as 0
+        val = lambda i, hours=hours: [r[i] or 0.0 for r in hours]  # noqa: E731 - NULL (not measured) is drawn as 0
         ax.bar(h, val(3), width=0.8, color=COLORS["import"], label="grid import")
         ax.bar(h, [-v for v in val(4)], width=0.8, color=COLORS["export"], label="grid export")
         ax.bar(h, val(6), width=0.4, color=COLORS["discharge"], label="battery discharge")
@@ -57,23 +63,37 @@ def day_chart_png(conn, day: date) -> bytes | None:
         if metered:
             ax.plot(h, val(2), color=COLORS["load"], lw=2.2, label="consumption")
         ax.axhline(0, color="black", lw=0.6)
-        ax.set_title(f"{plant_id}: PV {sum(val(1)):.1f} kWh" + ("" if metered else " (PV only: no load meter)"),
-                     fontsize=10, loc="left")
+        ax.set_title(
+            f"{plant_id}: PV {sum(val(1)):.1f} kWh" + ("" if metered else " (PV only: no load meter)"),
+            fontsize=10,
+            loc="left",
+        )
         ax.set_xlim(0, 24)
         ax.set_xticks(range(0, 25, 3))
         ax.grid(axis="y", alpha=0.3)
         ax.set_ylabel("kWh per hour", fontsize=8)
         ax.tick_params(labelsize=8)
-    for ax in axes.flat[len(shown):]:
+    for ax in axes.flat[len(shown) :]:
         ax.axis("off")
     for ax in axes[-1]:
         ax.set_xlabel("plant-local hour", fontsize=8)
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 1 - 0.42 / fig.get_figheight()), ncol=6,
-               fontsize=8, frameon=False)
+    fig.legend(
+        handles,
+        labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 1 - 0.42 / fig.get_figheight()),
+        ncol=6,
+        fontsize=8,
+        frameon=False,
+    )
     more = f" (first {MAX_PLANTS} of {len(plants)} plants)" if len(plants) > MAX_PLANTS else ""
-    fig.suptitle(f"{day}: energy per hour{more}; below zero: grid export and battery charge", fontsize=11,
-                 y=1 - 0.12 / fig.get_figheight(), va="top")
+    fig.suptitle(
+        f"{day}: energy per hour{more}; below zero: grid export and battery charge",
+        fontsize=11,
+        y=1 - 0.12 / fig.get_figheight(),
+        va="top",
+    )
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.75 / fig.get_figheight()))
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=80)
@@ -85,11 +105,12 @@ def preview_markdown(conn, day: date) -> str:
     """The day per plant as a Markdown table."""
     cursor = conn.execute(
         """
-        SELECT plant_id, count(*) AS hours, round(sum(pv_kwh), 2) AS pv_kwh, round(sum(load_kwh), 2) AS load_kwh,
+        SELECT vendor, plant_id, count(*) AS hours, round(sum(pv_kwh), 2) AS pv_kwh,
+               round(sum(load_kwh), 2) AS load_kwh,
                round(sum(grid_import_kwh), 2) AS import_kwh, round(sum(grid_export_kwh), 2) AS export_kwh,
                round(sum(battery_charge_kwh), 2) AS charge_kwh, round(sum(battery_discharge_kwh), 2) AS discharge_kwh,
                round(sum(self_consumed_kwh) / nullif(sum(pv_kwh), 0), 3) AS self_consumption
-        FROM plant_energy_hourly WHERE day = $day GROUP BY plant_id ORDER BY plant_id LIMIT 50
+        FROM plant_energy_hourly WHERE day = $day GROUP BY vendor, plant_id ORDER BY vendor, plant_id LIMIT 50
         """,
         {"day": day},
     )
@@ -110,9 +131,7 @@ def day_metadata(conn, day: date) -> dict:
         {"day": day},
     ).fetchone()
     png = day_chart_png(conn, day)
-    chart = (
-        f"![energy per hour on {day}](data:image/png;base64,{base64.b64encode(png).decode()})" if png else "no rows"
-    )
+    chart = f"![energy per hour on {day}](data:image/png;base64,{base64.b64encode(png).decode()})" if png else "no rows"
     return {
         "chart_day": day.isoformat(),
         "chart": dg.MetadataValue.md(chart),

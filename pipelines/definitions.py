@@ -1,4 +1,9 @@
-"""The Dagster code location: `dagster dev -w workspace.yaml` or `-m pipelines.definitions`."""
+"""The Dagster code location: `dagster dev -w workspace.yaml` or `-m pipelines.definitions`.
+
+Every vendor's raw and staging assets (groups `<vendor>_raw`, `<vendor>_staging`, keys `<vendor>/...`), the
+conformed layer they feed (group `conformed`) and the public marts (group `marts`), the schedules over the
+whole graph, and each vendor's own jobs and sensors.
+"""
 
 import warnings
 
@@ -7,17 +12,17 @@ import dagster as dg
 # backfill_policy is marked beta; single-run backfills are what this code location is built around.
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
-from assets.checks import model_checks
-from assets.marts import mart_assets
-from assets.raw import raw_assets
-from assets.staging import staging_assets
-from pipelines.freshness import with_freshness
-from pipelines.resources import build_resources
-from pipelines.schedules import refresh_job, schedules
-from pipelines.sensors import alarms_job, sensors
+from assets.checks import model_checks  # noqa: E402
+from assets.conformed import conformed_assets  # noqa: E402
+from assets.marts import mart_assets  # noqa: E402
+from assets.vendors import VENDOR_ASSETS, VENDOR_MODELS  # noqa: E402
+from pipelines.freshness import with_freshness  # noqa: E402
+from pipelines.resources import build_resources  # noqa: E402
+from pipelines.schedules import refresh_job, schedules  # noqa: E402
+from pipelines.sources.saj.sensors import alarms_job, sensors  # noqa: E402
 
 defs = dg.Definitions(
-    assets=with_freshness([*raw_assets, *staging_assets, *mart_assets]),
+    assets=with_freshness([*VENDOR_ASSETS, *conformed_assets(VENDOR_MODELS), *mart_assets]),
     asset_checks=[*model_checks],
     jobs=[refresh_job, alarms_job],
     schedules=schedules,

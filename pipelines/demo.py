@@ -3,15 +3,15 @@
     python3 run.py demo [--plants 8] [--seed 7] [--days 7]
     python3 run.py ui                                   # the Dagster UI against the simulator
 
-Starts the SAJ simulator on a free loopback port, backfills the last complete days through the same
-Dagster assets a real deployment runs (one run for the range, as the backfill policy asks), and prints
-what the warehouse now holds. Everything lands under `$SAJ_DATA_DIR` (default `./data/demo`).
+Starts the simulators on free loopback ports, backfills the last complete days through the same Dagster
+assets a real deployment runs (one run for the range, as the backfill policy asks), and prints what the
+warehouse now holds. Everything lands under `$FLEET_DATA_DIR` (default `./data/demo`); the first partition
+is the first day loaded (`FLEET_START_DATE`), so the UI shows the loaded days, not months of empty ones.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import time
@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def prepare_instance(data_dir: Path) -> Path:
     """A persistent Dagster home beside the data, with the warehouse writers' pool limited to one."""
+    from pipelines.core.settings import set_default
+
     home = data_dir / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").write_text(
@@ -31,18 +33,18 @@ def prepare_instance(data_dir: Path) -> Path:
         # the daemon evaluates the assets' freshness policies (pipelines/freshness.py)
         "freshness:\n  enabled: true\n"
     )
-    os.environ["DAGSTER_HOME"] = str(home)
+    set_default("DAGSTER_HOME", str(home))
     return home
 
 
 def start_simulator(plants: int, seed: int):
+    """The SAJ stand-in, its credentials and URL set for the run (the demo's own values win over none)."""
+    from pipelines.core.settings import set_variables
     from simulator import Fleet, SimulatorServer
 
     fleet = Fleet(seed=seed, plants=plants, start_date=date(2025, 1, 1))
     server = SimulatorServer(fleet, port=0).start()
-    os.environ.update(
-        SAJ_APP_ID=fleet.app_id, SAJ_APP_SECRET=fleet.app_secret, SAJ_BASE_URL=server.base_url
-    )
+    set_variables(SAJ_APP_ID=fleet.app_id, SAJ_APP_SECRET=fleet.app_secret, SAJ_BASE_URL=server.base_url)
     return server
 
 
@@ -52,7 +54,7 @@ def backfill(first: date, last: date) -> bool:
     from pipelines.definitions import defs
 
     # the job the schedules run: every asset and check over a range of days, in one process
-    result = defs.resolve_job_def("saj_refresh").execute_in_process(
+    result = defs.resolve_job_def("fleet_refresh").execute_in_process(
         instance=dg.DagsterInstance.get(),
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         tags={
@@ -80,6 +82,7 @@ def print_summary(warehouse: Path) -> None:
     import duckdb
 
     with duckdb.connect(str(warehouse), read_only=True) as conn:
+
         def table(sql: str) -> None:
             cursor = conn.execute(sql)
             names = [c[0] for c in cursor.description]
@@ -99,19 +102,19 @@ def print_summary(warehouse: Path) -> None:
         print("\nEnergy and self-consumption per plant over the days loaded (kWh):")
         table(
             """
-            SELECT p.plant_id, p.time_zone, count(*) AS days,
+            SELECT p.vendor, p.plant_id, p.time_zone, count(*) AS days,
                    round(sum(s.pv_kwh), 1) AS pv, round(sum(s.load_kwh), 1) AS load,
                    round(sum(s.grid_import_kwh), 1) AS bought, round(sum(s.grid_export_kwh), 1) AS sold,
                    round(sum(s.self_consumed_kwh) / nullif(sum(s.pv_kwh), 0), 3) AS self_consumption,
                    round(sum(s.load_kwh - s.grid_import_kwh) / nullif(sum(s.load_kwh), 0), 3) AS self_sufficiency
-            FROM self_consumption_daily s JOIN plants p USING (plant_id)
-            GROUP BY ALL ORDER BY p.plant_id
+            FROM self_consumption_daily s JOIN plants p USING (vendor, plant_id)
+            GROUP BY ALL ORDER BY p.vendor, p.plant_id
             """
         )
         print("\nAlarms (open first):")
         table(
             """
-            SELECT device_sn, alarm_code, alarm_name, started_at, ended_at, status, duration_minutes
+            SELECT vendor, device_sn, alarm_code, alarm_name, started_at, ended_at, status, duration_minutes
             FROM alarm_history ORDER BY status = 'closed', started_at DESC LIMIT 10
             """
         )
@@ -125,7 +128,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ui", action="store_true", help="start the Dagster UI instead of a backfill")
     args = parser.parse_args(argv)
 
-    data_dir = Path(os.environ.setdefault("SAJ_DATA_DIR", str(ROOT / "data" / "demo"))).resolve()
+    from pipelines.core.settings import FleetSettings, env, set_variables
+
+    # The last complete local day everywhere: yesterday in UTC-12 has ended once today began in UTC.
+    last = datetime.now(timezone.utc).date() - timedelta(days=1)
+    first = last - timedelta(days=args.days - 1)
+    if env("FLEET_DATA_DIR", legacy="SAJ_DATA_DIR") is None:
+        set_variables(FLEET_DATA_DIR=str(ROOT / "data" / "demo"))
+    set_variables(FLEET_START_DATE=first.isoformat())
+    data_dir = FleetSettings.from_env().data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     prepare_instance(data_dir)
     server = start_simulator(args.plants, args.seed)
@@ -138,9 +149,6 @@ def main(argv: list[str] | None = None) -> int:
                 [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", "3000"],
                 cwd=ROOT,
             ).returncode
-        # The last complete local day everywhere: yesterday in UTC-12 has ended once today began in UTC.
-        last = datetime.now(timezone.utc).date() - timedelta(days=1)
-        first = last - timedelta(days=args.days - 1)
         print(f"\nBackfilling {first} .. {last} in one run (raw -> staging -> marts, with checks) ...")
         started = time.monotonic()
         ok = backfill(first, last)

@@ -28,7 +28,9 @@ def with_freshness(assets: list) -> list:
     """The assets, with the freshness policy on those of FRESH_ASSETS."""
     return list(
         dg.map_asset_specs(
-            lambda spec: spec.replace_attributes(freshness_policy=POLICY) if spec.key.path[-1] in FRESH_ASSETS else spec,
+            lambda spec: (
+                spec.replace_attributes(freshness_policy=POLICY) if spec.key.path[-1] in FRESH_ASSETS else spec
+            ),
             assets,
         )
     )

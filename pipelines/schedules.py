@@ -6,93 +6,61 @@ So neither schedule computes "yesterday" or "today" from the clock of the cron: 
 zones (from the latest `raw_plants` in the lake; before the first landing, every offset from UTC-12 to
 UTC+14 is assumed), which keeps them right whatever cron or time zone an operator configures.
 
-- ``saj_daily`` (``SAJ_DAILY_CRON``, default ``30 12 * * *`` UTC): re-materialises the last day that has
-  ended in *every* plant's zone, ``SAJ_SETTLE_MINUTES`` (30) ago, and the ``SAJ_DAILY_DAYS - 1`` days
-  before it (default 2 days in all), because SAJ data arrives late. 12:30 UTC is the first half hour at
+- ``fleet_daily`` (``FLEET_DAILY_CRON``, default ``30 12 * * *`` UTC): re-materialises the last day that has
+  ended in *every* plant's zone, ``FLEET_SETTLE_MINUTES`` (30) ago, and the ``FLEET_DAILY_DAYS - 1`` days
+  before it (default 2 days in all), because vendors' data arrives late. 12:30 UTC is the first half hour at
   which the day before has ended everywhere: UTC-12 finishes it at 12:00 UTC.
-- ``saj_intraday`` (every ``SAJ_INTRADAY_MINUTES``, default 15): one run over the local today of every
-  plant, plus the day that ended less than ``SAJ_SETTLE_MINUTES`` ago somewhere (so its last samples land
+- ``fleet_intraday`` (every ``FLEET_INTRADAY_MINUTES``, default 15): one run over the local today of every
+  plant, plus the day that ended less than ``FLEET_SETTLE_MINUTES`` ago somewhere (so its last samples land
   without waiting for the daily run). With plants on both sides of the date line this is a range of two or
   three keys, which is why the partitions end one day after today's UTC date (``end_offset=2``).
   A tick is skipped while the previous intraday run is still queued or running.
 
-Both target the whole graph (raw -> staging -> marts and their checks) as one partition-range run, which
-the single-run backfill policy of every asset executes in one process.
-``SAJ_AUTOMATION=stopped`` leaves schedules and sensors off when the code location loads (default running).
+Both target the whole graph (every vendor's raw -> staging -> conformed -> marts and their checks) as one
+partition-range run, which the single-run backfill policy of every asset executes in one process. The plants'
+time zones come from the conformed layer, whatever the vendor. ``FLEET_AUTOMATION=stopped`` leaves schedules
+and sensors off when the code location loads (default running). The ``SAJ_*`` names of these settings still
+work.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dagster as dg
-from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
+import pyarrow.parquet as pq
 
-from pipelines.partitions import daily_partitions
-from pipelines.resources import LakeResource
+from pipelines.core.lake import Lake
+from pipelines.core.partitions import daily_partitions
+from pipelines.core.resources import LakeResource
+from pipelines.core.settings import FleetSettings
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
-TRIGGER_TAG = "saj/trigger"
+TRIGGER_TAG = "fleet/trigger"
 # The extreme offsets in use: Baker Island (UTC-12) and Kiribati's Line Islands (UTC+14).
 WESTMOST, EASTMOST = timezone(timedelta(hours=-12)), timezone(timedelta(hours=14))
+IN_PROGRESS = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+SETTINGS = FleetSettings.from_env()
 
 
-@dataclass(frozen=True)
-class ScheduleSettings:
-    daily_cron: str = "30 12 * * *"
-    daily_days: int = 2
-    intraday_minutes: int = 15
-    settle_minutes: int = 30
-    running: bool = True
-
-    @classmethod
-    def from_env(cls) -> "ScheduleSettings":
-        env = os.environ
-        minutes = int(env.get("SAJ_INTRADAY_MINUTES", "15"))
-        if not (1 <= minutes <= 60 and 60 % minutes == 0):
-            raise ValueError(f"SAJ_INTRADAY_MINUTES={minutes}: use a divisor of 60 (5, 10, 15, 20, 30, 60)")
-        days = int(env.get("SAJ_DAILY_DAYS", "2"))
-        if days < 1:
-            raise ValueError(f"SAJ_DAILY_DAYS={days}: at least 1")
-        automation = env.get("SAJ_AUTOMATION", "running").strip().lower()
-        if automation not in ("running", "stopped"):
-            raise ValueError(f"SAJ_AUTOMATION={automation!r}: 'running' or 'stopped'")
-        return cls(
-            daily_cron=env.get("SAJ_DAILY_CRON", cls.daily_cron),
-            daily_days=days,
-            intraday_minutes=minutes,
-            settle_minutes=int(env.get("SAJ_SETTLE_MINUTES", "30")),
-            running=automation == "running",
-        )
-
-    @property
-    def intraday_cron(self) -> str:
-        return "0 * * * *" if self.intraday_minutes == 60 else f"*/{self.intraday_minutes} * * * *"
-
-    @property
-    def default_status(self) -> dg.DefaultScheduleStatus:
-        return dg.DefaultScheduleStatus.RUNNING if self.running else dg.DefaultScheduleStatus.STOPPED
-
-
-def fleet_zones(lake_root, now: datetime) -> list[tzinfo]:
-    """The time zones of the plants in the latest raw_plants landing; [] when none is landed yet."""
-    from pipelines import warehouse as wh
-    from pipelines.fleet import load_fleet
-
-    # The newest key that can exist is tomorrow in UTC (end_offset=2).
-    path = wh.latest_path_at_or_before(lake_root, "raw", "raw_plants", now.astimezone(timezone.utc).date() + timedelta(days=1))
-    if path is None:
-        return []
-    day = date.fromisoformat(path.parent.name.removeprefix("date="))
-    zones = []
-    for plant in load_fleet(lake_root, day, with_devices=False).plants:
-        try:
-            zones.append(plant.zone)
-        except ValueError:  # no usable zone: that plant's raw landing reports it
-            continue
+def fleet_zones(lake: Lake, now: datetime) -> list[tzinfo]:
+    """The time zones of every vendor's plants, from each vendor's latest conformed plants (the newest key
+    that can exist is tomorrow in UTC: end_offset=2); [] before anything is landed."""
+    zones: list[tzinfo] = []
+    for path in lake.latest_conformed_files("plants", now.astimezone(timezone.utc).date() + timedelta(days=1)):
+        for name in pq.read_table(path, columns=["time_zone"]).column("time_zone").to_pylist():
+            try:
+                zones.append(ZoneInfo(name))
+            except (ZoneInfoNotFoundError, ValueError, TypeError):  # that plant's raw landing reports it
+                continue
     return zones
 
 
@@ -121,13 +89,20 @@ def _clamp(days: list[date], now: datetime) -> list[date]:
     return [d for d in days if d.isoformat() in keys]
 
 
-def range_request(days: list[date], trigger: str, run_key: str | None = None, tags: dict | None = None,
-                  **kwargs) -> dg.RunRequest:
+def range_request(
+    days: list[date], trigger: str, run_key: str | None = None, tags: dict | None = None, **kwargs
+) -> dg.RunRequest:
     """One run over the contiguous range of `days` (every asset has a single-run backfill policy)."""
     first, last = days[0].isoformat(), days[-1].isoformat()
     return dg.RunRequest(
         run_key=run_key,
-        tags={RANGE_START: first, RANGE_END: last, TRIGGER_TAG: trigger, "saj/days": f"{first}...{last}", **(tags or {})},
+        tags={
+            RANGE_START: first,
+            RANGE_END: last,
+            TRIGGER_TAG: trigger,
+            "fleet/days": f"{first}...{last}",
+            **(tags or {}),
+        },
         **kwargs,
     )
 
@@ -137,62 +112,65 @@ def _in_flight(context, trigger: str) -> int:
         instance = context.instance
     except dg.DagsterInvariantViolationError:  # a test context without an instance
         return 0
-    return instance.get_runs_count(dg.RunsFilter(tags={TRIGGER_TAG: trigger}, statuses=list(IN_PROGRESS_RUN_STATUSES)))
+    return instance.get_runs_count(dg.RunsFilter(tags={TRIGGER_TAG: trigger}, statuses=IN_PROGRESS))
 
 
-SETTINGS = ScheduleSettings.from_env()
+def _status() -> dg.DefaultScheduleStatus:
+    return dg.DefaultScheduleStatus.RUNNING if SETTINGS.running else dg.DefaultScheduleStatus.STOPPED
+
 
 refresh_job = dg.define_asset_job(
-    "saj_refresh",
+    "fleet_refresh",
     selection=dg.AssetSelection.all(),
     # one process per run: a subprocess per step (~45 steps) made a one-day refresh take 150 s instead of ~20 s
     executor_def=dg.in_process_executor,
-    description="The whole graph (raw -> staging -> marts, with checks) over a range of days, in one run.",
+    description="The whole graph (every vendor's raw -> staging -> conformed -> marts, with checks) over a range "
+    "of days, in one run.",
 )
 
 
 @dg.schedule(
-    name="saj_daily",
+    name="fleet_daily",
     job=refresh_job,
     cron_schedule=SETTINGS.daily_cron,
     execution_timezone="UTC",
-    default_status=SETTINGS.default_status,
+    default_status=_status(),
     description=(
-        f"Cron {SETTINGS.daily_cron} UTC (SAJ_DAILY_CRON): re-materialises the last {SETTINGS.daily_days} "
-        "day(s) that have ended in every plant's time zone (SAJ data arrives late), in one run."
+        f"Cron {SETTINGS.daily_cron} UTC (FLEET_DAILY_CRON): re-materialises the last {SETTINGS.daily_days} "
+        "day(s) that have ended in every plant's time zone (vendors' data arrives late), in one run."
     ),
 )
-def saj_daily(context: dg.ScheduleEvaluationContext, lake: LakeResource):
+def fleet_daily(context: dg.ScheduleEvaluationContext, lake: LakeResource):
     now = context.scheduled_execution_time.astimezone(timezone.utc)
-    zones = fleet_zones(lake.root, now)
+    zones = fleet_zones(lake.lake, now)
     days = _clamp(daily_days(now, zones, timedelta(minutes=SETTINGS.settle_minutes), SETTINGS.daily_days), now)
     if not days:
-        return dg.SkipReason(f"no partition to refresh at {now:%Y-%m-%d %H:%M} UTC (before SAJ_START_DATE?)")
+        return dg.SkipReason(f"no partition to refresh at {now:%Y-%m-%d %H:%M} UTC (before FLEET_START_DATE?)")
     context.log.info(f"daily: {days[0]} .. {days[-1]} for {len(zones) or 'all'} zone(s)")
     return range_request(days, "daily", run_key=f"daily-{days[0]}-{days[-1]}")
 
 
 @dg.schedule(
-    name="saj_intraday",
+    name="fleet_intraday",
     job=refresh_job,
     cron_schedule=SETTINGS.intraday_cron,
     execution_timezone="UTC",
-    default_status=SETTINGS.default_status,
+    default_status=_status(),
     description=(
-        f"Every {SETTINGS.intraday_minutes} min (SAJ_INTRADAY_MINUTES): refreshes every plant's local today "
+        f"Every {SETTINGS.intraday_minutes} min (FLEET_INTRADAY_MINUTES): refreshes every plant's local today "
         f"(and a day that ended less than {SETTINGS.settle_minutes} min ago) in one run, so today's hourly "
         "energy is never older than one interval plus a run."
     ),
 )
-def saj_intraday(context: dg.ScheduleEvaluationContext, lake: LakeResource):
+def fleet_intraday(context: dg.ScheduleEvaluationContext, lake: LakeResource):
     now = context.scheduled_execution_time.astimezone(timezone.utc)
     if _in_flight(context, "intraday"):
         return dg.SkipReason("the previous intraday run is still queued or running")
-    zones = fleet_zones(lake.root, now)
+    zones = fleet_zones(lake.lake, now)
     days = _clamp(intraday_days(now, zones, timedelta(minutes=SETTINGS.settle_minutes)), now)
     if not days:
-        return dg.SkipReason(f"no partition to refresh at {now:%Y-%m-%d %H:%M} UTC (before SAJ_START_DATE?)")
+        return dg.SkipReason(f"no partition to refresh at {now:%Y-%m-%d %H:%M} UTC (before FLEET_START_DATE?)")
     return range_request(days, "intraday")
 
 
-schedules = [saj_daily, saj_intraday]
+schedules = [fleet_daily, fleet_intraday]

@@ -1,7 +1,8 @@
-"""python -m simulator [saj|...] [options]: serve a simulated fleet on loopback until Ctrl-C or SIGTERM.
+"""python -m simulator [saj|solax|sma] [options]: serve a simulated fleet on loopback until Ctrl-C or SIGTERM.
 
 The first argument names the vendor whose API is served (default `saj`); each vendor's package adds its
-own options in its `cli` module (`add_arguments`, `build`, `banner`). The fleet and fault options below are
+own options in its `cli` module (`add_arguments`, `build`, `banner`, and optionally `configure`, which may
+adjust the parsed options before the fleet is built). The fleet and fault options below are
 shared by every vendor.
 """
 
@@ -16,7 +17,7 @@ from datetime import date, datetime, timezone
 
 from .core import Faults, Fleet
 
-VENDORS = {"saj": "simulator.saj.cli"}
+VENDORS = {"saj": "simulator.saj.cli", "solax": "simulator.solax.cli", "sma": "simulator.sma.cli"}
 
 
 def _instant(text: str) -> datetime:
@@ -28,13 +29,21 @@ def parser(vendor: str, cli) -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog=f"python -m simulator {vendor}", description=__doc__.splitlines()[0])
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--plants", type=int, default=6)
-    ap.add_argument("--devices", type=int, default=None,
-                    help="devices in all (grid-tied plants get several inverters); default: the usual mix")
+    ap.add_argument(
+        "--devices",
+        type=int,
+        default=None,
+        help="devices in all (grid-tied plants get several inverters); default: the usual mix",
+    )
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--start-date", type=date.fromisoformat, default=date(2025, 1, 1))
-    ap.add_argument("--now", type=_instant, default=None,
-                    help="freeze the simulated clock at this ISO instant, UTC unless it says otherwise "
-                         "(default: the real clock); POST /admin/clock moves it")
+    ap.add_argument(
+        "--now",
+        type=_instant,
+        default=None,
+        help="freeze the simulated clock at this ISO instant, UTC unless it says otherwise "
+        "(default: the real clock); POST /admin/clock moves it",
+    )
     ap.add_argument("--no-limits", action="store_true")
     ap.add_argument("--qps-scale", type=float, default=1.0)
     ap.add_argument("--no-gaps", action="store_true", help="no intrinsic logger outages")
@@ -57,12 +66,23 @@ def main(argv=None) -> int:
     vendor = argv.pop(0) if argv and argv[0] in VENDORS else "saj"
     cli = importlib.import_module(VENDORS[vendor])
     a = parser(vendor, cli).parse_args(argv)
-    fleet = Fleet(seed=a.seed, plants=a.plants, start_date=a.start_date, now=a.now, gaps=not a.no_gaps,
-                  devices=a.devices)
-    faults = Faults(seed=a.fault_seed, http_5xx_rate=a.fault_5xx, code_10001_rate=a.fault_10001,
-                    latency_s=a.latency, truncate_rate=a.fault_truncate, missing_field_rate=a.fault_missing_field,
-                    wrong_type_rate=a.fault_wrong_type, duplicate_sample_rate=a.fault_duplicate,
-                    token_ttl_s=a.fault_token_ttl, late_s=a.late)
+    if hasattr(cli, "configure"):  # a vendor may size the fleet from options of its own
+        cli.configure(a)
+    fleet = Fleet(
+        seed=a.seed, plants=a.plants, start_date=a.start_date, now=a.now, gaps=not a.no_gaps, devices=a.devices
+    )
+    faults = Faults(
+        seed=a.fault_seed,
+        http_5xx_rate=a.fault_5xx,
+        code_10001_rate=a.fault_10001,
+        latency_s=a.latency,
+        truncate_rate=a.fault_truncate,
+        missing_field_rate=a.fault_missing_field,
+        wrong_type_rate=a.fault_wrong_type,
+        duplicate_sample_rate=a.fault_duplicate,
+        token_ttl_s=a.fault_token_ttl,
+        late_s=a.late,
+    )
     server = cli.build(fleet, a, faults).start()
     for line in cli.banner(server, a):
         print(line)

@@ -11,43 +11,122 @@ import duckdb
 import pandas as pd
 
 from assets.checks import model_checks
-from assets.marts import mart_assets
-from assets.raw import raw_assets
-from assets.staging import staging_assets
+from assets.conformed import TABLES, conformed_assets
+from assets.conformed import build_day as build_conformed_day
+from assets.marts import MARTS, build_mart, mart_assets
+from assets.vendors import VENDOR_ASSETS, VENDOR_MODELS
+from pipelines.core.lake import Lake, raw_table
 from pipelines.resources import build_resources
 
 ROOT = Path(__file__).resolve().parent.parent
-ALL_ASSETS = [*raw_assets, *staging_assets, *mart_assets]
+
+
+SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures"
+
+
+def shared_fixture(folder: str, name: str):
+    """A real captured response (parsed JSON) from ../shared/fixtures, beside the project as on every developer's
+    machine and in CI (not copied here: they carry their publishers' licences). Skips, saying why, without it."""
+    import json
+
+    import pytest
+
+    path = SHARED_FIXTURES / folder / name
+    if not path.is_file():
+        pytest.skip(f"the captured response {path} is not beside the project")
+    return json.loads(path.read_text())
+
+
+ALL_ASSETS = [*VENDOR_ASSETS, *conformed_assets(VENDOR_MODELS), *mart_assets]
 ENERGIES = ["pv_kwh", "load_kwh", "grid_import_kwh", "grid_export_kwh", "battery_charge_kwh", "battery_discharge_kwh"]
-# What the device-level comparisons need: raw fleet and minute data, their staging, the device marts.
-DEVICE_PATH = {"raw_plants", "raw_devices", "raw_upload_data", "stg_plants", "stg_devices", "stg_device_samples",
-               "device_samples", "device_energy_hourly"}
+# What the device-level comparisons need: raw fleet and minute data, their staging, the conformed tables they
+# feed and the device marts.
+DEVICE_PATH = {
+    "saj/raw_plants",
+    "saj/raw_devices",
+    "saj/raw_upload_data",
+    "saj/stg_plants",
+    "saj/stg_devices",
+    "saj/stg_device_samples",
+    "saj/stg_load_monitor_samples",
+    "conformed/samples",
+    "device_samples",
+    "device_energy_hourly",
+}
 TOL = 1e-6  # kWh: the samples are whole watts, so the sums are exact up to float rounding
 
 
-def select(names: set[str]) -> list:
-    return [a for a in ALL_ASSETS if a.key.path[-1] in names]
+def select(keys: set[str]) -> list:
+    """The assets whose keys (as the UI writes them: "saj/raw_plants", "conformed/samples", "plants") are given."""
+    return [a for a in ALL_ASSETS if a.key.to_user_string() in keys]
+
+
+def lake_of(data_dir: Path) -> Lake:
+    return Lake(Path(data_dir) / "lake")
+
+
+def raw(data_dir: Path, asset: str, day: date, vendor: str = "saj"):
+    """A raw day of the lake as landed (every attempt's file), or None."""
+    return lake_of(data_dir).read_raw(vendor, asset, day)
+
+
+def land(data_dir: Path, asset: str, day: date, rows, vendor: str = "saj", complete: bool = True):
+    """Land (plant_id, device_sn, response) rows as one attempt of a raw day, as the raw assets do."""
+    lake = lake_of(data_dir)
+    return lake.add_part(lake.day_dir("raw", vendor, asset, day=day), raw_table(day, rows), supersedes=complete)
+
+
+def build_models(data_dir: Path, days, conn, marts=None):
+    """Every vendor's staging, the conformed layer and the marts (all, or those named) for `days` from the raw
+    lake, without Dagster; returns {table: rows} of the staging tables built."""
+    lake = lake_of(data_dir)
+    staged = {}
+    for vendor in VENDOR_MODELS:
+        for name in vendor.staging.tables:  # listed in dependency order
+            staged[f"{vendor.name}/{name}"] = [
+                r for d in days for r in vendor.staging.build_day(lake, name, d).to_pylist()
+            ]
+        for table in TABLES:
+            for d in days:
+                build_conformed_day(lake, vendor, table, d)
+    for mart in MARTS:
+        if marts is None or mart.name in marts:
+            build_mart(conn, lake, mart, list(days))
+    return staged
 
 
 def resources(server, data_dir: Path, app_id: str | None = None, app_secret: str | None = None, **saj) -> dict:
-    """The code location's resources, pointed at a simulator (its credentials unless others are given)."""
+    """The code location's resources, pointed at a SAJ simulator (its credentials unless others are given)."""
     return build_resources(
         data_dir,
-        app_id=server.fleet.app_id if app_id is None else app_id,
-        app_secret=server.fleet.app_secret if app_secret is None else app_secret,
-        base_url=server.base_url,
-        **saj,
+        saj=dict(
+            app_id=server.fleet.app_id if app_id is None else app_id,
+            app_secret=server.fleet.app_secret if app_secret is None else app_secret,
+            base_url=server.base_url,
+            **saj,
+        ),
     )
 
 
-def materialize(server, data_dir: Path, day: date | None = None, assets=None, checks: bool = False,
-                raise_on_error: bool = True, tags: dict | None = None, instance=None, **resource_kwargs):
+def materialize(
+    server,
+    data_dir: Path,
+    day: date | None = None,
+    assets=None,
+    checks: bool = False,
+    raise_on_error: bool = True,
+    tags: dict | None = None,
+    instance=None,
+    **resource_kwargs,
+):
     assets = ALL_ASSETS if assets is None else assets
     return dg.materialize(
         [*assets, *(model_checks if checks else [])],
         partition_key=day.isoformat() if day else None,
         resources=resources(server, data_dir, **resource_kwargs),
-        raise_on_error=raise_on_error, tags=tags, instance=instance,
+        raise_on_error=raise_on_error,
+        tags=tags,
+        instance=instance,
     )
 
 
@@ -84,8 +163,12 @@ def compare_device_day(fleet, data_dir: Path, day: date, sns=None, damaged: bool
 
     Returns counters (hours compared, complete hours, gap hours) for the caller's own assertions."""
     hourly = query(data_dir, "SELECT * FROM device_energy_hourly WHERE day = $d", {"d": day})
-    samples = query(data_dir, "SELECT device_sn, count(*) AS n, count(DISTINCT ts_utc) AS distinct_n "
-                              "FROM device_samples WHERE day = $d GROUP BY ALL", {"d": day}).set_index("device_sn")
+    samples = query(
+        data_dir,
+        "SELECT device_sn, count(*) AS n, count(DISTINCT ts_utc) AS distinct_n "
+        "FROM device_samples WHERE day = $d GROUP BY ALL",
+        {"d": day},
+    ).set_index("device_sn")
     stats = {"hours": 0, "complete": 0, "partial": 0, "missing": 0}
     for dev in fleet.devices:
         if sns is not None and dev.sn not in sns:
@@ -123,7 +206,7 @@ def compare_device_day(fleet, data_dir: Path, day: date, sns=None, damaged: bool
 def refusals(result) -> dict[str, str]:
     """The failed `nothing_refused` checks of a run: asset name -> what the check said."""
     return {
-        evaluation.asset_key.path[-1]: f"{evaluation.description} {evaluation.metadata}"
+        evaluation.asset_key.to_user_string(): f"{evaluation.description} {evaluation.metadata}"
         for evaluation in result.get_asset_check_evaluations()
         if evaluation.check_name == "nothing_refused" and not evaluation.passed
     }

@@ -4,26 +4,25 @@ import os
 import subprocess
 import sys
 from datetime import date, timedelta
-from pathlib import Path
 
 import dagster as dg
 import pyarrow.parquet as pq
 
-from assets.marts import mart_assets
-from assets.raw import raw_assets
-from assets.staging import staging_assets
-from pipelines import lake as lakefiles
-from pipelines.client import SajClient
+from pipelines.sources.saj.client import SajClient
+from tests.support import ALL_ASSETS as ASSETS
+from tests.support import ROOT, lake_of, select
 from tests.support import resources as simulator_resources
 
-ROOT = Path(__file__).resolve().parent.parent
 DAYS = [date(2025, 9, 1), date(2025, 9, 2), date(2025, 9, 3)]
-ASSETS = [*raw_assets, *staging_assets, *mart_assets]
+UPLOAD = dg.AssetKey(["saj", "raw_upload_data"])
 
 
 def _range(first: date, last: date, **extra) -> dict:
-    return {"dagster/asset_partition_range_start": first.isoformat(),
-            "dagster/asset_partition_range_end": last.isoformat(), **extra}
+    return {
+        "dagster/asset_partition_range_start": first.isoformat(),
+        "dagster/asset_partition_range_end": last.isoformat(),
+        **extra,
+    }
 
 
 def _upload_days(server) -> list[str]:
@@ -43,14 +42,21 @@ def test_a_failed_day_is_resumed_alone(make_simulator, tmp_path, monkeypatch):
 
     monkeypatch.setattr(SajClient, "upload_data", flaky)
     instance = dg.DagsterInstance.ephemeral()
-    first = dg.materialize(ASSETS, instance=instance, resources=resources, tags=_range(DAYS[0], DAYS[-1]),
-                           raise_on_error=False)
+    first = dg.materialize(
+        ASSETS, instance=instance, resources=resources, tags=_range(DAYS[0], DAYS[-1]), raise_on_error=False
+    )
     assert not first.success
     failed = [e.step_key for e in first.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
-    assert failed == ["raw_upload_data"]
-    complete = {d: pq.read_schema(lakefiles.partition_path(tmp_path, "raw", "raw_upload_data", d)).metadata[b"saj.complete"]
-                for d in DAYS}
-    assert complete == {DAYS[0]: b"1", DAYS[1]: b"0", DAYS[2]: b"1"}
+    assert failed == ["saj__raw_upload_data"]
+    lake = lake_of(tmp_path)
+    complete = {
+        d: [
+            pq.read_schema(p).metadata[b"fleet.complete"]
+            for p in lake.parts(lake.day_dir("raw", "saj", "raw_upload_data", day=d))
+        ]
+        for d in DAYS
+    }
+    assert complete == {DAYS[0]: [b"1"], DAYS[1]: [b"0"], DAYS[2]: [b"1"]}
     devices = len(server.fleet.devices)
     assert _upload_days(server).count(DAYS[0].isoformat()) == 2 * devices  # minute data and day total
 
@@ -59,12 +65,15 @@ def test_a_failed_day_is_resumed_alone(make_simulator, tmp_path, monkeypatch):
     monkeypatch.setattr(SajClient, "upload_data", real)
     server.reset_stats()
     resumed = dg.materialize(
-        ASSETS, instance=instance, resources=resources, selection=dg.AssetSelection.assets("raw_upload_data").downstream(),
+        ASSETS,
+        instance=instance,
+        resources=resources,
+        selection=dg.AssetSelection.assets(UPLOAD).downstream(),
         tags=_range(DAYS[0], DAYS[-1], **{"dagster/root_run_id": first.run_id, "dagster/parent_run_id": first.run_id}),
     )
     assert resumed.success
     assert _upload_days(server) == [broken_day] * (2 * devices)
-    (mat,) = [m for m in resumed.asset_materializations_for_node("raw_upload_data")][:1]
+    (mat,) = [m for m in resumed.asset_materializations_for_node("saj__raw_upload_data")][:1]
     assert mat.metadata["days_resumed"].value == 2
     # the UI's chart and preview of the range's last day, and numbers Dagster plots over time
     hourly = resumed.asset_materializations_for_node("plant_energy_hourly")[-1]
@@ -74,13 +83,19 @@ def test_a_failed_day_is_resumed_alone(make_simulator, tmp_path, monkeypatch):
     import duckdb
 
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
-        per_day = dict(conn.execute("SELECT day::VARCHAR, count(DISTINCT plant_id) FROM plant_energy_hourly GROUP BY 1").fetchall())
+        per_day = dict(
+            conn.execute("SELECT day::VARCHAR, count(DISTINCT plant_id) FROM plant_energy_hourly GROUP BY 1").fetchall()
+        )
     assert per_day == {d.isoformat(): 4 for d in DAYS}
 
     # A new run (a schedule tick, a new backfill) always fetches again.
     server.reset_stats()
-    again = dg.materialize([a for a in raw_assets if a.key.path[-1] in {"raw_plants", "raw_devices", "raw_upload_data"}],
-                           instance=instance, resources=resources, tags=_range(DAYS[0], DAYS[-1]))
+    again = dg.materialize(
+        select({"saj/raw_plants", "saj/raw_devices", "saj/raw_upload_data"}),
+        instance=instance,
+        resources=resources,
+        tags=_range(DAYS[0], DAYS[-1]),
+    )
     assert again.success and sorted(set(_upload_days(server))) == [d.isoformat() for d in DAYS]
 
 
@@ -88,16 +103,22 @@ def test_cli_partition_range_is_one_run(tmp_path):
     """`dagster asset materialize --partition-range` needs a single-run backfill policy on every asset."""
     from pipelines.definitions import defs
 
-    policies = {node.key.path[-1]: node.backfill_policy for node in defs.resolve_asset_graph().asset_nodes}
+    policies = {node.key.to_user_string(): node.backfill_policy for node in defs.resolve_asset_graph().asset_nodes}
     assert all(p is not None and p.policy_type.value == "SINGLE_RUN" for p in policies.values()), policies
 
 
 def test_demo_command(tmp_path):
     env = {**os.environ, "SAJ_DATA_DIR": str(tmp_path / "demo")}
-    for key in ("SAJ_APP_ID", "SAJ_APP_SECRET", "SAJ_BASE_URL", "DAGSTER_HOME"):
+    for key in ("SAJ_APP_ID", "SAJ_APP_SECRET", "SAJ_BASE_URL", "DAGSTER_HOME", "FLEET_DATA_DIR", "FLEET_START_DATE"):
         env.pop(key, None)
-    proc = subprocess.run([sys.executable, "-m", "pipelines.demo", "--plants", "3", "--days", "2"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=240)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipelines.demo", "--plants", "3", "--days", "2"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     out = proc.stdout
     assert proc.returncode == 0, out[-3000:] + proc.stderr[-3000:]
     last = date.today() - timedelta(days=1)

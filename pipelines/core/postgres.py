@@ -1,9 +1,10 @@
 """Coordination in PostgreSQL: one access token per (vendor, app) and one send schedule per rate-limit key,
 shared by every thread, process and host of a deployment (`FLEET_COORDINATION_URL`).
 
-The local-file stores (the embedded default) keep the same two things in files behind `flock`, which only
-processes of one machine can share. These are the same interfaces (`TokenStore`, `SlotStore`) on a database that
-every worker reaches. What they guarantee:
+The local-file stores (the embedded default: `FileTokenStore`, `FileSlotStore`) keep the same two things in
+files behind `flock`, which only processes of one machine can share. These implement the same interfaces
+(`pipelines.core.tokens.TokenStore`, `pipelines.core.ratelimit.SlotStore`) on a database that every worker
+reaches. What they guarantee:
 
 - `PostgresSlotStore.take` is one `INSERT ... ON CONFLICT DO UPDATE ... RETURNING` statement: Postgres locks the
   key's row for it, so however many processes and hosts call it, no two callers get slots closer than `interval`,
@@ -38,37 +39,23 @@ import json
 import os
 import threading
 from collections.abc import Callable, Iterator
-from typing import ContextManager, Protocol, TypeVar
+from typing import TypeVar
 
 import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 
+from pipelines.core.ratelimit import SlotStore
+from pipelines.core.tokens import TokenStore
+
 ENV = "FLEET_COORDINATION_URL"
 TOKENS = "fleet_tokens"
 SLOTS = "fleet_rate_slots"
 # A slot this far beyond the caller's clock means that clock went back (or another host's runs ahead): start the
-# schedule afresh rather than make every caller wait an hour. The same rule as the local-file store.
+# schedule afresh rather than make every caller wait an hour. The same rule as FileSlotStore.
 CLOCK_JUMP_S = 3600.0
 
 T = TypeVar("T")
-
-
-class TokenStore(Protocol):
-    """Where an access token lives so every thread, process and host shares one per (vendor, app)."""
-
-    def load(self, key: str) -> dict | None: ...
-    def save(self, key: str, record: dict) -> None: ...
-    def locked(self, key: str) -> ContextManager[None]: ...
-    def version(self, key: str) -> object: ...
-
-
-class SlotStore(Protocol):
-    """The next free send slot per rate-limit key (wall-clock epoch seconds), shared by every process and host."""
-
-    def take(self, key: str, now: float, interval: float) -> float: ...
-    def push(self, key: str, not_before: float) -> None: ...
-    def close(self) -> None: ...
 
 
 class CoordinationError(RuntimeError):
@@ -174,7 +161,7 @@ def ensure_table(conn: psycopg2.extensions.connection, table: str) -> None:
         conn.autocommit = True
 
 
-class PostgresTokenStore:
+class PostgresTokenStore(TokenStore):
     """TokenStore in the table `fleet_tokens` (see the module docstring for how tokens are protected)."""
 
     def __init__(self, dsn: str | None = None, lock_timeout_s: float = 600) -> None:
@@ -248,7 +235,7 @@ class PostgresTokenStore:
         self._conn.close()
 
 
-class PostgresSlotStore:
+class PostgresSlotStore(SlotStore):
     """SlotStore in the table `fleet_rate_slots`: one row per rate-limit key."""
 
     def __init__(self, dsn: str | None = None) -> None:

@@ -39,7 +39,7 @@ class Faults:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Faults":
+    def from_dict(cls, d: dict) -> Faults:
         names = {f.name for f in fields(cls)}
         unknown = set(d) - names
         if unknown:

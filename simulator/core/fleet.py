@@ -19,29 +19,138 @@ import pandas as pd
 from . import physics
 from .physics import BLOCK_DAYS, SLOTS, STEP_S, PlantPhysics, TzCalendar, Weather
 
-# (time zone as served, country, countryCode, city, lat, lon, climate, annual kWh range, expected kWh/kWp, tilt, tz name)
+# (time zone as served, country, countryCode, city, lat, lon, climate, annual kWh range, expected kWh/kWp, tilt,
+#  tz name)
 SITES = [
-    ("Europe/Berlin", "Germany", "DE", "Berlin", 52.52, 13.40, "temperate", (3200, 6000), 1010, 35,
-     "(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna"),
-    ("Australia/Sydney", "Australia", "AU", "Sydney", -33.87, 151.21, "subtropical", (4500, 8000), 1380, 22,
-     "(UTC+10:00) Canberra, Melbourne, Sydney"),
-    ("Asia/Kuala_Lumpur", "Malaysia", "MY", "Kuala Lumpur", 3.14, 101.69, "tropical", (4000, 8000), 1080, 10,
-     "(UTC+08:00) Kuala Lumpur, Singapore"),
-    ("PRC", "China", "CN", "Guangzhou", 23.13, 113.26, "humid_subtropical", (3500, 7000), 1020, 18,
-     "(UTC+08:00) Beijing, Chongqing, Hong Kong, Urumqi"),
-    ("Europe/Berlin", "Germany", "DE", "Munich", 48.14, 11.58, "temperate", (3200, 6000), 1080, 35,
-     "(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna"),
-    ("Australia/Sydney", "Australia", "AU", "Newcastle", -32.93, 151.78, "subtropical", (4500, 8000), 1380, 22,
-     "(UTC+10:00) Canberra, Melbourne, Sydney"),
-    ("Asia/Kuala_Lumpur", "Malaysia", "MY", "George Town", 5.41, 100.33, "tropical", (4000, 8000), 1080, 10,
-     "(UTC+08:00) Kuala Lumpur, Singapore"),
-    ("PRC", "China", "CN", "Shenzhen", 22.54, 114.06, "humid_subtropical", (3500, 7000), 1020, 18,
-     "(UTC+08:00) Beijing, Chongqing, Hong Kong, Urumqi"),
+    (
+        "Europe/Berlin",
+        "Germany",
+        "DE",
+        "Berlin",
+        52.52,
+        13.40,
+        "temperate",
+        (3200, 6000),
+        1010,
+        35,
+        "(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna",
+    ),
+    (
+        "Australia/Sydney",
+        "Australia",
+        "AU",
+        "Sydney",
+        -33.87,
+        151.21,
+        "subtropical",
+        (4500, 8000),
+        1380,
+        22,
+        "(UTC+10:00) Canberra, Melbourne, Sydney",
+    ),
+    (
+        "Asia/Kuala_Lumpur",
+        "Malaysia",
+        "MY",
+        "Kuala Lumpur",
+        3.14,
+        101.69,
+        "tropical",
+        (4000, 8000),
+        1080,
+        10,
+        "(UTC+08:00) Kuala Lumpur, Singapore",
+    ),
+    (
+        "PRC",
+        "China",
+        "CN",
+        "Guangzhou",
+        23.13,
+        113.26,
+        "humid_subtropical",
+        (3500, 7000),
+        1020,
+        18,
+        "(UTC+08:00) Beijing, Chongqing, Hong Kong, Urumqi",
+    ),
+    (
+        "Europe/Berlin",
+        "Germany",
+        "DE",
+        "Munich",
+        48.14,
+        11.58,
+        "temperate",
+        (3200, 6000),
+        1080,
+        35,
+        "(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna",
+    ),
+    (
+        "Australia/Sydney",
+        "Australia",
+        "AU",
+        "Newcastle",
+        -32.93,
+        151.78,
+        "subtropical",
+        (4500, 8000),
+        1380,
+        22,
+        "(UTC+10:00) Canberra, Melbourne, Sydney",
+    ),
+    (
+        "Asia/Kuala_Lumpur",
+        "Malaysia",
+        "MY",
+        "George Town",
+        5.41,
+        100.33,
+        "tropical",
+        (4000, 8000),
+        1080,
+        10,
+        "(UTC+08:00) Kuala Lumpur, Singapore",
+    ),
+    (
+        "PRC",
+        "China",
+        "CN",
+        "Shenzhen",
+        22.54,
+        114.06,
+        "humid_subtropical",
+        (3500, 7000),
+        1020,
+        18,
+        "(UTC+08:00) Beijing, Chongqing, Hong Kong, Urumqi",
+    ),
 ]
 # (plant type, has load monitor): every combination appears within the first six plants
 COMBOS = [(0, False), (1, True), (3, False), (0, True), (1, False), (3, True)]
-SURNAMES = ["Schmidt", "Nguyen", "Tan", "Chen", "Weber", "Smith", "Lim", "Wang", "Fischer", "Brown", "Lee",
-            "Zhang", "Wagner", "Wilson", "Ong", "Liu", "Becker", "Taylor", "Abdullah", "Huang"]
+SURNAMES = [
+    "Schmidt",
+    "Nguyen",
+    "Tan",
+    "Chen",
+    "Weber",
+    "Smith",
+    "Lim",
+    "Wang",
+    "Fischer",
+    "Brown",
+    "Lee",
+    "Zhang",
+    "Wagner",
+    "Wilson",
+    "Ong",
+    "Liu",
+    "Becker",
+    "Taylor",
+    "Abdullah",
+    "Huang",
+]
 MODEL_PREFIX = {"R5": "R5X", "R6": "R6I", "H2": "H2T", "HS2": "HSS", "AS1": "AS1"}
 STRING_MODELS = {"R6"}  # models whose minute uploadData numbers come as strings
 
@@ -63,9 +172,24 @@ ALARM_CODES = [  # (code, name, level, battery only)
     (6010, "Battery Under-Voltage", 1, True),
 ]
 
-COLUMNS = ["ts_local", "ts_utc", "pv_w", "load_w", "grid_import_w", "grid_export_w", "battery_charge_w",
-           "battery_discharge_w", "battery_soc_pct", "pv_kwh", "load_kwh", "grid_import_kwh", "grid_export_kwh",
-           "battery_charge_kwh", "battery_discharge_kwh", "reported"]
+COLUMNS = [
+    "ts_local",
+    "ts_utc",
+    "pv_w",
+    "load_w",
+    "grid_import_w",
+    "grid_export_w",
+    "battery_charge_w",
+    "battery_discharge_w",
+    "battery_soc_pct",
+    "pv_kwh",
+    "load_kwh",
+    "grid_import_kwh",
+    "grid_export_kwh",
+    "battery_charge_kwh",
+    "battery_discharge_kwh",
+    "reported",
+]
 _W = ["pv_w", "load_w", "grid_import_w", "grid_export_w", "battery_charge_w", "battery_discharge_w"]
 KEYS = ["pv", "load", "imp", "exp", "chg", "dis"]
 
@@ -75,7 +199,7 @@ def _h(*parts) -> int:
 
 
 def _u(*parts) -> float:
-    return _h(*parts) / 2.0 ** 64
+    return _h(*parts) / 2.0**64
 
 
 @dataclass
@@ -134,8 +258,15 @@ class Alarm:
 class Fleet:
     """A deterministic fleet. ``now``: a fixed aware UTC datetime, or None for the real clock."""
 
-    def __init__(self, seed: int = 7, plants: int = 6, start_date: date = date(2025, 1, 1),
-                 now: datetime | None = None, gaps: bool = True, devices: int | None = None):
+    def __init__(
+        self,
+        seed: int = 7,
+        plants: int = 6,
+        start_date: date = date(2025, 1, 1),
+        now: datetime | None = None,
+        gaps: bool = True,
+        devices: int | None = None,
+    ):
         if now is not None:
             if now.tzinfo is None:
                 raise ValueError("now must be timezone-aware")
@@ -155,13 +286,21 @@ class Fleet:
         self._phys = []
         for p in self.plants:
             pv_frac = tuple(d.pv_fraction for d in p.devices if d.device_type == 0) or (1.0,)
-            ph = PlantPhysics(index=p.index, tz=p.time_zone, lat=p.latitude, lon=p.longitude,
-                              tilt_deg=p.tilt_deg, azimuth_deg=p.azimuth_deg, kwp=p.system_power_kwp,
-                              ac_max_w=sum(d.rated_w for d in p.devices if d.device_type in (0, 1)),
-                              annual_kwh=p.annual_kwh, climate=SITES[p.index % len(SITES)][6],
-                              battery_wh=p.battery_kwh * 1000.0,
-                              battery_pmax_w=min(max(2500.0, 500.0 * p.battery_kwh), 5000.0),
-                              pv_fractions=pv_frac)
+            ph = PlantPhysics(
+                index=p.index,
+                tz=p.time_zone,
+                lat=p.latitude,
+                lon=p.longitude,
+                tilt_deg=p.tilt_deg,
+                azimuth_deg=p.azimuth_deg,
+                kwp=p.system_power_kwp,
+                ac_max_w=sum(d.rated_w for d in p.devices if d.device_type in (0, 1)),
+                annual_kwh=p.annual_kwh,
+                climate=SITES[p.index % len(SITES)][6],
+                battery_wh=p.battery_kwh * 1000.0,
+                battery_pmax_w=min(max(2500.0, 500.0 * p.battery_kwh), 5000.0),
+                pv_fractions=pv_frac,
+            )
             ph._weather = Weather(self.seed, ph, start_date)
             self._phys.append(ph)
         P = len(self.plants)
@@ -169,8 +308,11 @@ class Fleet:
         self._pmax = np.array([ph.battery_pmax_w for ph in self._phys])
         self._blocks_done = 0
         self._dev_plant_idx = np.array([self.plant(d.plant_id).index for d in self.devices], dtype=np.int64)
-        self._multi_pv = [(p, [d for d in p.devices if d.device_type == 0]) for p in self.plants
-                          if sum(1 for d in p.devices if d.device_type == 0) > 1]
+        self._multi_pv = [
+            (p, [d for d in p.devices if d.device_type == 0])
+            for p in self.plants
+            if sum(1 for d in p.devices if d.device_type == 0) > 1
+        ]
         self._e_state = self._cap * 0.5
         self._daily = {k: np.zeros((P, 0), dtype=np.int64) for k in KEYS}
         self._dev_pv_daily = np.zeros((len(self.devices), 0), dtype=np.int64)
@@ -199,19 +341,35 @@ class Fleet:
                     break
             annual = float(rng.uniform(*arange))
             kwp = round(annual / yld * float(rng.uniform(0.94, 1.06)), 2)
-            bat = round(annual / 1000.0 * float(rng.uniform(*((0.95, 1.12) if clim == "temperate" else (0.85, 1.02)))), 1) if ptype in (1, 3) else 0.0
+            bat = (
+                round(annual / 1000.0 * float(rng.uniform(*((0.95, 1.12) if clim == "temperate" else (0.85, 1.02)))), 1)
+                if ptype in (1, 3)
+                else 0.0
+            )
             name = f"{city} {SURNAMES[int(rng.integers(len(SURNAMES)))]} {'Home' if i % 3 else 'Residence'}"
             south = lat >= 0
             plant = Plant(
-                plant_id=pid, name=name, time_zone=tz, country=country,
+                plant_id=pid,
+                name=name,
+                time_zone=tz,
+                country=country,
                 latitude=round(lat + float(rng.uniform(-0.15, 0.15)), 4),
                 longitude=round(lon + float(rng.uniform(-0.15, 0.15)), 4),
-                system_power_kwp=kwp, plant_type=ptype, has_load_monitor=monitor, module_sn=None,
-                devices=[], battery_kwh=bat, index=i, country_code=cc, city=city, time_zone_name=tzname,
+                system_power_kwp=kwp,
+                plant_type=ptype,
+                has_load_monitor=monitor,
+                module_sn=None,
+                devices=[],
+                battery_kwh=bat,
+                index=i,
+                country_code=cc,
+                city=city,
+                time_zone_name=tzname,
                 plant_uid="".join(f"{int(x):X}" for x in rng.integers(0, 16, 32)),
                 plant_no="".join("ABCDEFGHJKLMNPQRSTUVWXYZ23456789"[int(x)] for x in rng.integers(0, 32, 6)),
                 nmi=f"NMI{int(rng.integers(10**9, 10**10 - 1))}" if cc == "AU" else "",
-                annual_kwh=annual, tilt_deg=round(tilt + float(rng.uniform(-5, 5)), 1),
+                annual_kwh=annual,
+                tilt_deg=round(tilt + float(rng.uniform(-5, 5)), 1),
                 azimuth_deg=round((180.0 if south else 0.0) + float(rng.uniform(-35, 35)), 1),
                 grid_price={"DE": 0.38, "AU": 0.32, "MY": 0.55, "CN": 0.6}[cc],
                 currency={"DE": "EUR", "AU": "AUD", "MY": "MYR", "CN": "CNY"}[cc],
@@ -254,19 +412,36 @@ class Fleet:
         return {i: spare // len(grid) + (k < spare % len(grid)) for k, i in enumerate(grid)}
 
     def _module_sn(self, rng) -> str:
-        return "M537%d%s%04d%06d" % (int(rng.integers(0, 10)), "ABCDEFGHJ"[int(rng.integers(9))],
-                                     int(rng.integers(2100, 2452)), int(rng.integers(0, 10**6)))
+        return "M537%d%s%04d%06d" % (
+            int(rng.integers(0, 10)),
+            "ABCDEFGHJ"[int(rng.integers(9))],
+            int(rng.integers(2100, 2452)),
+            int(rng.integers(0, 10**6)),
+        )
 
     def _add_device(self, plant, rng, dtype, model, bat, frac, rated_w):
         while True:
-            sn = "%s%04d%s%04d%s%05d" % (MODEL_PREFIX[model], int(rng.integers(1000, 9999)),
-                                         "JYGK"[int(rng.integers(4))], int(rng.integers(2101, 2452)),
-                                         "E" if dtype else "E", int(rng.integers(0, 100000)))
+            sn = "%s%04d%s%04d%s%05d" % (
+                MODEL_PREFIX[model],
+                int(rng.integers(1000, 9999)),
+                "JYGK"[int(rng.integers(4))],
+                int(rng.integers(2101, 2452)),
+                "E" if dtype else "E",
+                int(rng.integers(0, 100000)),
+            )
             if sn not in {d.sn for d in self.devices}:
                 break
-        dev = Device(sn=sn, plant_id=plant.plant_id, device_type=dtype, model=model, battery_kwh=bat,
-                     index=len(self.devices), pv_fraction=frac, rated_w=int(round(rated_w / 100.0) * 100),
-                     phases=3 if rated_w > 7000 else 1)
+        dev = Device(
+            sn=sn,
+            plant_id=plant.plant_id,
+            device_type=dtype,
+            model=model,
+            battery_kwh=bat,
+            index=len(self.devices),
+            pv_fraction=frac,
+            rated_w=int(round(rated_w / 100.0) * 100),
+            phases=3 if rated_w > 7000 else 1,
+        )
         plant.devices.append(dev)
         self.devices.append(dev)
 
@@ -346,7 +521,8 @@ class Fleet:
         for k in KEYS:
             self._daily[k] = np.concatenate([self._daily[k], np.zeros((P, BLOCK_DAYS), dtype=np.int64)], axis=1)
         self._dev_pv_daily = np.concatenate(
-            [self._dev_pv_daily, np.zeros((len(self.devices), BLOCK_DAYS), dtype=np.int64)], axis=1)
+            [self._dev_pv_daily, np.zeros((len(self.devices), BLOCK_DAYS), dtype=np.int64)], axis=1
+        )
         self._e_start = np.concatenate([self._e_start, np.zeros((P, BLOCK_DAYS))], axis=1)
         store = {} if self._store_slots else None
         if store is not None:
@@ -379,8 +555,16 @@ class Fleet:
         exp = np.maximum(net, 0)
         with np.errstate(invalid="ignore", divide="ignore"):
             soc = np.where(cap[:, None] > 0, np.rint(E / np.where(cap > 0, cap, 1.0)[:, None] * 100.0), 0)
-        return {"pv": pv, "load": load, "imp": imp, "exp": exp, "chg": chg, "dis": dis,
-                "soc": soc.astype(np.int64), "e_end": e_end}
+        return {
+            "pv": pv,
+            "load": load,
+            "imp": imp,
+            "exp": exp,
+            "chg": chg,
+            "dis": dis,
+            "soc": soc.astype(np.int64),
+            "e_end": e_end,
+        }
 
     def _plant_slots(self, p: int, d: int) -> dict:
         """Slot-level physics of plant p on local day index d (padded to SLOTS)."""
@@ -441,7 +625,7 @@ class Fleet:
             if self.gaps and _u(self.seed, "gap", dv.sn, d) < 1 / 45:
                 s0 = int(_u(self.seed, "gap0", dv.sn, d) * n)
                 ln = 6 + int(_u(self.seed, "gapl", dv.sn, d) * 55)
-                m[s0:s0 + ln] = True
+                m[s0 : s0 + ln] = True
             gaps[dv.sn] = m
         out["gaps"] = gaps
         with self._lock:
@@ -462,21 +646,24 @@ class Fleet:
 
     def _frame(self, day_data: dict, vals: dict, reported: np.ndarray, pv_only: bool) -> pd.DataFrame:
         n = day_data["n"]
-        df = pd.DataFrame({
-            "ts_local": day_data["local_naive"].to_numpy(),
-            "ts_utc": pd.to_datetime(day_data["utc"], unit="s", utc=True),
-        })
+        df = pd.DataFrame(
+            {
+                "ts_local": day_data["local_naive"].to_numpy(),
+                "ts_utc": pd.to_datetime(day_data["utc"], unit="s", utc=True),
+            }
+        )
         cols = dict(zip(_W, KEYS))
         for c, k in cols.items():
             if pv_only and k != "pv":
                 df[c] = pd.array([pd.NA] * n, dtype="Int64")
             else:
                 df[c] = pd.array(vals[k], dtype="Int64")
-        df["battery_soc_pct"] = (pd.array([pd.NA] * n, dtype="Int64") if pv_only
-                                 else pd.array(vals["soc"], dtype="Int64"))
+        df["battery_soc_pct"] = (
+            pd.array([pd.NA] * n, dtype="Int64") if pv_only else pd.array(vals["soc"], dtype="Int64")
+        )
         for c in _W:
             kc = c[:-2] + "_kwh"
-            df[kc] = (df[c].astype("Float64") * (STEP_S / 3600.0 / 1000.0))
+            df[kc] = df[c].astype("Float64") * (STEP_S / 3600.0 / 1000.0)
         df["reported"] = reported
         return df[COLUMNS]
 
@@ -489,17 +676,21 @@ class Fleet:
         vals = dd["devices"][sn]
         return self._frame(dd, vals, self.reported_mask(sn, dd), pv_only=dev.device_type == 0)
 
+    def plant_reported_mask(self, plant: Plant, day_data: dict, now: datetime | None = None) -> np.ndarray:
+        """Which intervals of a plant-day every device of the plant and its load monitor reported."""
+        rep = np.ones(day_data["n"], dtype=bool)
+        for dv in plant.devices:
+            rep &= self.reported_mask(dv.sn, day_data, now)
+        if plant.module_sn:
+            rep &= self.reported_mask(plant.module_sn, day_data, now)
+        return rep
+
     def plant_day(self, plant_id: str, day: date) -> pd.DataFrame:
         plant = self.plant(plant_id)
         dd = self._day(plant, day)
         if dd is None:
             return pd.DataFrame(columns=COLUMNS)
-        rep = np.ones(dd["n"], dtype=bool)
-        for dv in plant.devices:
-            rep &= self.reported_mask(dv.sn, dd)
-        if plant.module_sn:
-            rep &= self.reported_mask(plant.module_sn, dd)
-        return self._frame(dd, dd["plant"], rep, pv_only=False)
+        return self._frame(dd, dd["plant"], self.plant_reported_mask(plant, dd), pv_only=False)
 
     # ------------------------------------------------------------------ daily energies (Wh*12 units = W-slots)
     def daily_sums(self, plant: Plant, d0: int, d1: int) -> dict:
@@ -567,8 +758,18 @@ class Fleet:
                 en = st + max(60.0, float(int(dur // 60) * 60))
                 ended = datetime.fromtimestamp(en, timezone.utc) if en <= t_now else None
                 aid = hashlib.sha1(f"{dev.sn}|{code[0]}|{int(st)}".encode()).hexdigest()[:20].upper()
-                out.append(Alarm(alarm_id=aid, device_sn=dev.sn, plant_id=plant.plant_id, alarm_code=code[0],
-                                 alarm_name=code[1], alarm_level=code[2], started_at=started, ended_at=ended))
+                out.append(
+                    Alarm(
+                        alarm_id=aid,
+                        device_sn=dev.sn,
+                        plant_id=plant.plant_id,
+                        alarm_code=code[0],
+                        alarm_name=code[1],
+                        alarm_level=code[2],
+                        started_at=started,
+                        ended_at=ended,
+                    )
+                )
         out.sort(key=lambda a: (a.started_at, a.device_sn))
         return out
 
@@ -580,12 +781,30 @@ class Fleet:
             "seed": self.seed,
             "start_date": self.start_date.isoformat(),
             "now": self.now.isoformat(),
-            "plants": [{
-                "plant_id": p.plant_id, "name": p.name, "time_zone": p.time_zone, "country": p.country,
-                "latitude": p.latitude, "longitude": p.longitude, "system_power_kwp": p.system_power_kwp,
-                "plant_type": p.plant_type, "has_load_monitor": p.has_load_monitor, "module_sn": p.module_sn,
-                "battery_kwh": p.battery_kwh,
-                "devices": [{"sn": d.sn, "plant_id": d.plant_id, "device_type": d.device_type, "model": d.model,
-                             "battery_kwh": d.battery_kwh} for d in p.devices],
-            } for p in self.plants],
+            "plants": [
+                {
+                    "plant_id": p.plant_id,
+                    "name": p.name,
+                    "time_zone": p.time_zone,
+                    "country": p.country,
+                    "latitude": p.latitude,
+                    "longitude": p.longitude,
+                    "system_power_kwp": p.system_power_kwp,
+                    "plant_type": p.plant_type,
+                    "has_load_monitor": p.has_load_monitor,
+                    "module_sn": p.module_sn,
+                    "battery_kwh": p.battery_kwh,
+                    "devices": [
+                        {
+                            "sn": d.sn,
+                            "plant_id": d.plant_id,
+                            "device_type": d.device_type,
+                            "model": d.model,
+                            "battery_kwh": d.battery_kwh,
+                        }
+                        for d in p.devices
+                    ],
+                }
+                for p in self.plants
+            ],
         }

@@ -47,9 +47,18 @@ class StandInServer:
     #: the path prefix of the vendor's API (requests elsewhere, but /admin, answer 404)
     api_prefix = "/"
     server_name = "StandIn/1.0"
+    #: the statuses the 5xx fault draws from (a vendor may narrow them to those its service is seen to give)
+    http_5xx_statuses = (500, 502, 503, 504)
 
-    def __init__(self, fleet: Fleet, port: int = 0, limits: bool = True, qps_scale: float = 1.0,
-                 faults: Faults | None = None, host: str = "127.0.0.1"):
+    def __init__(
+        self,
+        fleet: Fleet,
+        port: int = 0,
+        limits: bool = True,
+        qps_scale: float = 1.0,
+        faults: Faults | None = None,
+        host: str = "127.0.0.1",
+    ):
         self.fleet = fleet
         self.port = port
         self.host = host
@@ -70,8 +79,9 @@ class StandInServer:
         self._httpd = ThreadingHTTPServer((self.host, self.port), handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=type(self).__name__, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=type(self).__name__, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -180,11 +190,13 @@ class StandInServer:
         if f.latency_s:
             time.sleep(f.latency_s)
         if f.roll(f.http_5xx_rate):
-            status = f.choice([500, 502, 503, 504])
+            status = f.choice(self.http_5xx_statuses)
             with self._lock:
                 self._http_errors[endpoint] += 1
-            page = (f"<html><body><h1>{status} Server Error</h1><p>The upstream server is temporarily "
-                    f"unavailable.</p></body></html>").encode()
+            page = (
+                f"<html><body><h1>{status} Server Error</h1><p>The upstream server is temporarily "
+                f"unavailable.</p></body></html>"
+            ).encode()
             return Answer(status, page, ctype="text/html")
         answer = self.handle_api(method, path, params, headers, body)
         with self._lock:
@@ -196,21 +208,32 @@ class StandInServer:
             return Answer(200, answer.body[:cut], answer.code, answer.ctype, answer.headers)
         if answer.ctype.startswith("application/json"):
             with self._lock:
-                self._served.append({"endpoint": endpoint, "params": dict(params), "body": answer.body,
-                                     "code": answer.code, "http_status": answer.status})
+                self._served.append(
+                    {
+                        "endpoint": endpoint,
+                        "params": dict(params),
+                        "body": answer.body,
+                        "code": answer.code,
+                        "http_status": answer.status,
+                    }
+                )
         return answer
 
     # ------------------------------------------------------------------ admin
     def admin_routes(self) -> dict:
-        """Extra admin routes of a vendor: {(method, path): fn(params, body) -> (status, obj)}."""
+        """Extra admin routes of a vendor: {(method, path): fn(params, body) -> (status, obj)}, or an
+        `Answer` for a route whose body is not JSON (e.g. a CSV)."""
         return {}
 
-    def handle_admin(self, method: str, path: str, params: dict, body: bytes) -> tuple[int, bytes]:
+    def handle_admin(self, method: str, path: str, params: dict, body: bytes) -> tuple[int, bytes] | Answer:
         fl = self.fleet
         try:
             extra = self.admin_routes().get((method, path))
             if extra is not None:
-                status, obj = extra(params, body)
+                out = extra(params, body)
+                if isinstance(out, Answer):
+                    return out
+                status, obj = out
                 return status, dumps(obj)
             if method == "GET" and path == "/admin/fleet":
                 return 200, dumps(fl.describe())
@@ -226,11 +249,21 @@ class StandInServer:
                     df = fl.plant_day(params.get("plantId", ""), day)
                 return 200, dumps(frame_records(df))
             if method == "GET" and path == "/admin/truth/alarms":
-                return 200, dumps([{
-                    "alarm_id": a.alarm_id, "device_sn": a.device_sn, "plant_id": a.plant_id,
-                    "alarm_code": a.alarm_code, "alarm_name": a.alarm_name, "alarm_level": a.alarm_level,
-                    "started_at": a.started_at.isoformat(), "ended_at": a.ended_at.isoformat() if a.ended_at else None,
-                } for a in fl.alarms()])
+                return 200, dumps(
+                    [
+                        {
+                            "alarm_id": a.alarm_id,
+                            "device_sn": a.device_sn,
+                            "plant_id": a.plant_id,
+                            "alarm_code": a.alarm_code,
+                            "alarm_name": a.alarm_name,
+                            "alarm_level": a.alarm_level,
+                            "started_at": a.started_at.isoformat(),
+                            "ended_at": a.ended_at.isoformat() if a.ended_at else None,
+                        }
+                        for a in fl.alarms()
+                    ]
+                )
             if method == "GET" and path == "/admin/clock":
                 return 200, dumps({"now": fl.now.isoformat(), "frozen": fl.frozen})
             if method == "POST" and path == "/admin/clock":
@@ -318,11 +351,11 @@ class _Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             if u.path.startswith("/admin"):
-                status, out = self.sim.handle_admin(method, u.path.rstrip("/"), params, body)
-                return self._send(Answer(status, out))
+                out = self.sim.handle_admin(method, u.path.rstrip("/"), params, body)
+                return self._send(out if isinstance(out, Answer) else Answer(*out))
             prefix = self.sim.api_prefix
             if u.path.startswith(prefix):
-                return self._send(self.sim.serve(method, u.path[len(prefix):], params, self.headers, body))
+                return self._send(self.sim.serve(method, u.path[len(prefix) :], params, self.headers, body))
             self._send(Answer(404, dumps({"code": 404, "msg": "Not Found", "data": None})))
         except (BrokenPipeError, ConnectionResetError):
             pass

@@ -32,14 +32,46 @@ SOC_MAX = 1.00
 # Climates: weather state distributions (clear, partly cloudy, overcast) at the local summer and winter
 # solstice, persistence of the day-to-day Markov chain, temperature, and seasonal load.
 CLIMATES = {
-    "temperate": dict(pi_summer=(0.34, 0.44, 0.22), pi_winter=(0.08, 0.32, 0.60), persist=0.55,
-                      t_mean=10.0, t_amp=9.0, load_season=0.22, haze=1.0, night_ac=0.0),
-    "subtropical": dict(pi_summer=(0.42, 0.36, 0.22), pi_winter=(0.52, 0.32, 0.16), persist=0.5,
-                        t_mean=18.0, t_amp=5.0, load_season=0.10, haze=0.97, night_ac=0.14),
-    "tropical": dict(pi_summer=(0.14, 0.61, 0.25), pi_winter=(0.14, 0.61, 0.25), persist=0.45,
-                     t_mean=28.0, t_amp=0.5, load_season=0.0, haze=0.90, night_ac=0.30),
-    "humid_subtropical": dict(pi_summer=(0.22, 0.50, 0.28), pi_winter=(0.30, 0.36, 0.34), persist=0.55,
-                              t_mean=22.0, t_amp=7.0, load_season=-0.12, haze=0.88, night_ac=0.15),
+    "temperate": dict(
+        pi_summer=(0.34, 0.44, 0.22),
+        pi_winter=(0.08, 0.32, 0.60),
+        persist=0.55,
+        t_mean=10.0,
+        t_amp=9.0,
+        load_season=0.22,
+        haze=1.0,
+        night_ac=0.0,
+    ),
+    "subtropical": dict(
+        pi_summer=(0.42, 0.36, 0.22),
+        pi_winter=(0.52, 0.32, 0.16),
+        persist=0.5,
+        t_mean=18.0,
+        t_amp=5.0,
+        load_season=0.10,
+        haze=0.97,
+        night_ac=0.14,
+    ),
+    "tropical": dict(
+        pi_summer=(0.14, 0.61, 0.25),
+        pi_winter=(0.14, 0.61, 0.25),
+        persist=0.45,
+        t_mean=28.0,
+        t_amp=0.5,
+        load_season=0.0,
+        haze=0.90,
+        night_ac=0.30,
+    ),
+    "humid_subtropical": dict(
+        pi_summer=(0.22, 0.50, 0.28),
+        pi_winter=(0.30, 0.36, 0.34),
+        persist=0.55,
+        t_mean=22.0,
+        t_amp=7.0,
+        load_season=-0.12,
+        haze=0.88,
+        night_ac=0.15,
+    ),
 }
 STATE_KC = {  # daily mean clear-sky index range and intra-day variability per weather state
     0: (0.90, 1.00, 0.03),
@@ -225,9 +257,9 @@ def block_inputs(seed: int, plants: list[PlantPhysics], cal: TzCalendar, block: 
     for i, p in enumerate(plants):
         w = p._weather
         w.ensure(d0 + BLOCK_DAYS)
-        kc_mean[i] = w.kc_mean[d0:d0 + BLOCK_DAYS]
-        kc_sd[i] = w.kc_sd[d0:d0 + BLOCK_DAYS]
-        load_f[i] = w.load_f[d0:d0 + BLOCK_DAYS]
+        kc_mean[i] = w.kc_mean[d0 : d0 + BLOCK_DAYS]
+        kc_sd[i] = w.kc_sd[d0 : d0 + BLOCK_DAYS]
+        load_f[i] = w.load_f[d0 : d0 + BLOCK_DAYS]
         rng = np.random.default_rng([seed, p.index, block, 0xB10C])
         cs = np.cumsum(rng.standard_normal(N + 6, dtype=f32))
         z[i] = ((cs[6:] - cs[:-6]) * f32(1 / math.sqrt(6))).reshape(BLOCK_DAYS, SLOTS)
@@ -239,10 +271,22 @@ def block_inputs(seed: int, plants: list[PlantPhysics], cal: TzCalendar, block: 
     # --- solar position at the middle of each interval (time terms are shared by the plants) ---
     t = (utc + STEP_S / 2).astype(np.float64)
     gamma = 2 * np.pi * np.mod(t / 86400.0 - 10957.0, 365.2422) / 365.2422  # fractional year from 1 Jan
-    decl = (0.006918 - 0.399912 * np.cos(gamma) + 0.070257 * np.sin(gamma) - 0.006758 * np.cos(2 * gamma)
-            + 0.000907 * np.sin(2 * gamma) - 0.002697 * np.cos(3 * gamma) + 0.00148 * np.sin(3 * gamma))
-    eot_min = 229.18 * (0.000075 + 0.001868 * np.cos(gamma) - 0.032077 * np.sin(gamma)
-                        - 0.014615 * np.cos(2 * gamma) - 0.040849 * np.sin(2 * gamma))
+    decl = (
+        0.006918
+        - 0.399912 * np.cos(gamma)
+        + 0.070257 * np.sin(gamma)
+        - 0.006758 * np.cos(2 * gamma)
+        + 0.000907 * np.sin(2 * gamma)
+        - 0.002697 * np.cos(3 * gamma)
+        + 0.00148 * np.sin(3 * gamma)
+    )
+    eot_min = 229.18 * (
+        0.000075
+        + 0.001868 * np.cos(gamma)
+        - 0.032077 * np.sin(gamma)
+        - 0.014615 * np.cos(2 * gamma)
+        - 0.040849 * np.sin(2 * gamma)
+    )
     ha0 = (np.mod(t, 86400.0) / 3600.0 + eot_min / 60.0 - 12.0) * 15.0  # degrees, before longitude
     ha0 = np.mod(ha0 + 180.0, 360.0) - 180.0
     ha_deg = ha0.astype(f32)[None] + lon.astype(f32)[:, None, None]  # within [-360, 360)
@@ -291,9 +335,11 @@ def block_inputs(seed: int, plants: list[PlantPhysics], cal: TzCalendar, block: 
     t_mean = np.array([CLIMATES[p.climate]["t_mean"] for p in plants])
     t_amp = np.array([CLIMATES[p.climate]["t_amp"] for p in plants])
     summer = np.where(lat >= 0, 200.0, 17.0)
-    t_day = (t_mean[:, None] + t_amp[:, None] * np.cos(2 * np.pi * (doy[None, :] - summer[:, None]) / 365.25))
-    t_amb = t_day.astype(f32).ravel()[pd_] + (f32(4.0) * np.sin(
-        np.pi * (hour.astype(f32) - f32(9.0)) / f32(12.0))).ravel()[rem]
+    t_day = t_mean[:, None] + t_amp[:, None] * np.cos(2 * np.pi * (doy[None, :] - summer[:, None]) / 365.25)
+    t_amb = (
+        t_day.astype(f32).ravel()[pd_]
+        + (f32(4.0) * np.sin(np.pi * (hour.astype(f32) - f32(9.0)) / f32(12.0))).ravel()[rem]
+    )
     derate = f32(0.86) * (f32(1.0) - f32(0.0037) * (t_amb + poa * f32(0.028) - f32(25.0)))
     kwp = np.array([p.kwp for p in plants], dtype=f32)[pi_]
     ac_max = np.array([p.ac_max_w for p in plants], dtype=f32)[pi_]

@@ -1,8 +1,9 @@
--- alarm_history: one row per alarm occurrence across all days, keyed by the API's alarmID. An alarm seen
+-- alarm_history: one row per alarm occurrence across all days, keyed by (vendor, alarm_id). An alarm seen
 -- open on one day and closed on a later day is one row: the latest observation wins (re-running an older day
 -- never overwrites what a later day saw), and other days' history is never deleted.
--- Input: stg_alarms. Parameter: $days.
+-- Input: conformed_alarms. Parameter: $days.
 CREATE TABLE IF NOT EXISTS alarm_history (
+    vendor            VARCHAR,
     alarm_id          VARCHAR,
     device_sn         VARCHAR,
     plant_id          VARCHAR,
@@ -21,15 +22,15 @@ CREATE TABLE IF NOT EXISTS alarm_history (
 
 CREATE OR REPLACE TEMP TABLE _alarms_new AS
 WITH latest AS (
-    SELECT * FROM stg_alarms
+    SELECT * FROM conformed_alarms
     WHERE list_contains($days, day)
-    QUALIFY row_number() OVER (PARTITION BY alarm_id ORDER BY observed_at DESC, day DESC) = 1
+    QUALIFY row_number() OVER (PARTITION BY vendor, alarm_id ORDER BY observed_at DESC, day DESC) = 1
 ),
 seen AS (
-    SELECT alarm_id, min(day) AS first_seen_day, any_value(alarm_code) AS any_code
-    FROM stg_alarms WHERE list_contains($days, day) GROUP BY alarm_id
+    SELECT vendor, alarm_id, min(day) AS first_seen_day, any_value(alarm_code) AS any_code
+    FROM conformed_alarms WHERE list_contains($days, day) GROUP BY vendor, alarm_id
 )
-SELECT l.alarm_id, l.device_sn, l.plant_id,
+SELECT l.vendor, l.alarm_id, l.device_sn, l.plant_id,
        coalesce(l.alarm_code, s.any_code, h.alarm_code)                      AS alarm_code,
        l.alarm_name, l.alarm_level, l.alarm_level_name, l.started_at, l.ended_at, l.status,
        l.duration_minutes,
@@ -38,26 +39,27 @@ SELECT l.alarm_id, l.device_sn, l.plant_id,
        l.observed_at,
        h.alarm_id IS NULL OR h.observed_at <= l.observed_at                 AS wins
 FROM latest AS l
-JOIN seen AS s ON s.alarm_id = l.alarm_id
-LEFT JOIN alarm_history AS h ON h.alarm_id = l.alarm_id;
+JOIN seen AS s ON s.vendor = l.vendor AND s.alarm_id = l.alarm_id
+LEFT JOIN alarm_history AS h ON h.vendor = l.vendor AND h.alarm_id = l.alarm_id;
 
 -- An older observation being re-run still contributes what it knows (first seen day, code).
 UPDATE alarm_history AS h
 SET first_seen_day = n.first_seen_day, alarm_code = coalesce(h.alarm_code, n.alarm_code)
 FROM _alarms_new AS n
-WHERE h.alarm_id = n.alarm_id AND NOT n.wins;
+WHERE h.vendor = n.vendor AND h.alarm_id = n.alarm_id AND NOT n.wins;
 
-DELETE FROM alarm_history WHERE alarm_id IN (SELECT alarm_id FROM _alarms_new WHERE wins);
+DELETE FROM alarm_history WHERE (vendor, alarm_id) IN (SELECT (vendor, alarm_id) FROM _alarms_new WHERE wins);
 
 INSERT INTO alarm_history BY NAME
-SELECT * EXCLUDE (wins) FROM _alarms_new WHERE wins ORDER BY alarm_id;
+SELECT * EXCLUDE (wins) FROM _alarms_new WHERE wins ORDER BY vendor, alarm_id;
 
--- getDeviceAlarmList sends no code; alarmList does, but only for alarms that started in a landed day. An
--- occurrence alarmList never listed takes the code alarmList gives the same alarm name.
+-- A vendor may send a code only in some answers (SAJ: alarmList has it, getDeviceAlarmList not, and alarmList
+-- covers only alarms that started in a landed day). An occurrence without a code takes the code the same
+-- vendor gives the same alarm name.
 UPDATE alarm_history AS h
 SET alarm_code = c.alarm_code
-FROM (SELECT alarm_name, min(alarm_code) AS alarm_code
-      FROM alarm_history WHERE alarm_code IS NOT NULL GROUP BY alarm_name) AS c
-WHERE h.alarm_code IS NULL AND h.alarm_name = c.alarm_name;
+FROM (SELECT vendor, alarm_name, min(alarm_code) AS alarm_code
+      FROM alarm_history WHERE alarm_code IS NOT NULL GROUP BY vendor, alarm_name) AS c
+WHERE h.alarm_code IS NULL AND h.vendor = c.vendor AND h.alarm_name = c.alarm_name;
 
 DROP TABLE temp._alarms_new;

@@ -1,11 +1,13 @@
--- device_samples: one row per device and 5-minute sample (powers W, SOC %), keyed by (device_sn, ts_utc).
--- Input: stg_device_samples. Parameter: $days.
+-- device_samples: one row per inverter sample (powers W, SOC %), keyed by (vendor, device_sn, ts_utc); the
+-- sample stands for [ts_utc, ts_utc + interval_s). Input: conformed_samples. Parameter: $days.
 CREATE TABLE IF NOT EXISTS device_samples (
+    vendor               VARCHAR,
     device_sn            VARCHAR,
     plant_id             VARCHAR,
     day                  DATE,
     ts_local             TIMESTAMP,
     ts_utc               TIMESTAMPTZ,
+    interval_s           INTEGER,
     device_type          INTEGER,
     pv_w                 DOUBLE,
     load_w               DOUBLE,
@@ -21,9 +23,9 @@ CREATE TABLE IF NOT EXISTS device_samples (
 DELETE FROM device_samples WHERE day IN (SELECT unnest($days));
 
 INSERT INTO device_samples BY NAME
-SELECT device_sn, plant_id, day, ts_local, ts_utc, device_type, pv_w, load_w, grid_import_w, grid_export_w,
-       battery_charge_w, battery_discharge_w, battery_soc_pct, self_use_w, today_energy_kwh
-FROM stg_device_samples
-WHERE day IN (SELECT unnest($days));
--- No ORDER BY: the staging files are written in (plant, device, time) order per day already, and sorting a
+SELECT vendor, device_sn, plant_id, day, ts_local, ts_utc, interval_s, device_type, pv_w, load_w, grid_import_w,
+       grid_export_w, battery_charge_w, battery_discharge_w, battery_soc_pct, self_use_w, today_energy_kwh
+FROM conformed_samples
+WHERE source = 'device' AND day IN (SELECT unnest($days));
+-- No ORDER BY: the conformed files are written in (plant, device, time) order per day already, and sorting a
 -- year of a large fleet again was most of a full rebuild's time.

@@ -1,7 +1,8 @@
--- self_consumption_monthly: per plant and calendar month (of local days), rebuilt from self_consumption_daily
+-- self_consumption_monthly: per (vendor, plant) and calendar month (of local days), rebuilt from self_consumption_daily
 -- for every month the partition's days touch; same definitions as the daily table.
 -- Input: self_consumption_daily. Parameter: $days.
 CREATE TABLE IF NOT EXISTS self_consumption_monthly (
+    vendor                 VARCHAR,
     plant_id               VARCHAR,
     month                  DATE,
     pv_kwh                 DOUBLE,
@@ -21,7 +22,7 @@ WHERE list_contains(list_transform($days, lambda d: CAST(date_trunc('month', d) 
 
 INSERT INTO self_consumption_monthly BY NAME
 WITH sums AS (
-    SELECT plant_id, CAST(date_trunc('month', day) AS DATE) AS month,
+    SELECT vendor, plant_id, CAST(date_trunc('month', day) AS DATE) AS month,
            sum(pv_kwh) AS pv_kwh, sum(load_kwh) AS load_kwh,
            sum(grid_import_kwh) AS grid_import_kwh, sum(grid_export_kwh) AS grid_export_kwh,
            sum(battery_charge_kwh) AS battery_charge_kwh, sum(battery_discharge_kwh) AS battery_discharge_kwh,
@@ -29,11 +30,11 @@ WITH sums AS (
     FROM self_consumption_daily
     WHERE list_contains(list_transform($days, lambda d: CAST(date_trunc('month', d) AS DATE)),
                         CAST(date_trunc('month', day) AS DATE))
-    GROUP BY plant_id, month
+    GROUP BY vendor, plant_id, month
 )
 SELECT *,
        pv_kwh - grid_export_kwh                                  AS self_consumed_kwh,
        self_consumption_rate_of(pv_kwh, grid_export_kwh)         AS self_consumption_rate,
        self_sufficiency_rate_of(load_kwh, grid_import_kwh)       AS self_sufficiency_rate
 FROM sums
-ORDER BY plant_id, month;
+ORDER BY vendor, plant_id, month;

@@ -11,13 +11,14 @@ from pathlib import Path
 import duckdb
 
 from assets.marts import MARTS, build_mart
+from tests.support import lake_of
 
 
 def test_the_cli_opens_a_warehouse_written_by_the_python_package(tmp_path):
     path = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(path)) as conn:
         for mart in MARTS:  # every mart table, created by the project's own SQL over empty inputs
-            build_mart(conn, tmp_path, mart, [date(2025, 6, 17)])
+            build_mart(conn, lake_of(tmp_path), mart, [date(2025, 6, 17)])
         conn.execute("INSERT INTO plants (plant_id, plant_name, time_zone, last_seen_day, updated_at) VALUES "
                      "('p1', 'Berlin roof', 'Europe/Berlin', DATE '2025-06-17', TIMESTAMPTZ '2025-06-17 10:00:00+00')")
     cli = Path(sys.executable).with_name("duckdb")

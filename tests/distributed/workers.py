@@ -32,54 +32,29 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
-def get_token(store: PostgresTokenStore, key: str, fetch) -> tuple[dict, bool]:
-    """The refresh protocol a token provider runs on a TokenStore: use the stored token while it is fresh, else
-    refresh under the lock, after looking again (someone may have refreshed while we waited). (record, refreshed)"""
+def cmd_token(start_at: str, threads: str, base_url: str, plant_id: str) -> dict:
+    """The SAJ client of the pipeline with both coordination stores in Postgres: `threads` threads each ask for a
+    plant's details (a call that needs the token and is paced by the shared limiter)."""
+    from pipelines.sources.saj.client import SajClient
 
-    def fresh(record):
-        return record is not None and time.time() < record["obtained_at"] + record["expires_s"] - 60
-
-    record = store.load(key)
-    if fresh(record):
-        return record, False
-    with store.locked(key):
-        record = store.load(key)
-        if fresh(record):
-            return record, False
-        obtained_at = time.time()
-        token, expires_s = fetch()
-        record = {"token": token, "obtained_at": obtained_at, "expires_s": expires_s}
-        store.save(key, record)
-        return record, True
-
-
-def cmd_token(key: str, start_at: str, threads: str, base_url: str, hold_s: str) -> dict:
-    from pipelines.auth import default_fetcher
-
-    fetcher = default_fetcher(base_url)
-    app_id, secret = os.environ["SAJ_APP_ID"], os.environ["SAJ_APP_SECRET"]
-
-    def fetch():
-        token = fetcher(app_id, secret)
-        time.sleep(float(hold_s))  # a slow token endpoint: the window in which a second refresher would slip in
-        return token
-
-    store = PostgresTokenStore()
-    results: list[tuple[str, bool]] = []
+    client = SajClient(os.environ["SAJ_APP_ID"], os.environ["SAJ_APP_SECRET"], base_url,
+                       token_store=PostgresTokenStore(), slot_store=PostgresSlotStore())
+    codes: list[object] = []
 
     def one():
-        record, refreshed = get_token(store, key, fetch)
-        results.append((_digest(record["token"]), refreshed))
+        codes.append(client.plant_details(plant_id).code)
 
     _wait_until(float(start_at))
+    started = time.time()
     pool = [threading.Thread(target=one) for _ in range(int(threads))]
     for t in pool:
         t.start()
     for t in pool:
         t.join()
-    store.close()
-    return {"digests": sorted({d for d, _ in results}), "refreshes": sum(r for _, r in results),
-            "calls": len(results)}
+    stats = client.stats
+    return {"codes": codes, "refreshes": stats["token_refreshes"], "token_rejections": stats["token_rejections"],
+            "rate_rejections": stats["rate_rejections"], "digest": _digest(client.tokens.get()),
+            "started": started, "ended": time.time()}
 
 
 def cmd_slots(key: str, start_at: str, threads: str, per_thread: str, interval: str) -> dict:
@@ -110,7 +85,7 @@ def cmd_hold_lock(key: str) -> None:
 
 
 def is_conflict(error: BaseException | None) -> bool:
-    """A DuckLake commit conflict, also when pipelines/warehouse.py's ROLLBACK after the failed COMMIT (a failed
+    """A DuckLake commit conflict, also when pipelines/core/warehouse.py's ROLLBACK after the failed COMMIT (a failed
     COMMIT has already ended the transaction) raised over it."""
     while error is not None:
         if isinstance(error, duckdb.TransactionException) and "Transaction conflict" in str(error):
@@ -138,14 +113,17 @@ class TableLocks:
                 cur.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
 
-def cmd_marts(lake_root: str, day: str, start_at: str, strategy: str) -> dict:
-    """Build every mart for `day` into the DuckLake warehouse, in the assets' order, as one run would.
+def cmd_marts(data_dir: str, day: str, start_at: str, strategy: str) -> dict:
+    """Build every mart for `day` from the lake under `data_dir` into the DuckLake warehouse, in the assets' order,
+    as one run would.
 
     strategy: "none" (a conflict fails the run), "retry" (a conflicting file is run again: each file is one
     idempotent transaction), "lock" (one writer per table: TableLocks)."""
     from assets.marts import MARTS, build_mart
+    from tests.support import lake_of
 
     conn = ducklake.connect()
+    lake = lake_of(Path(data_dir))
     locks = TableLocks() if strategy == "lock" else None
     report = {"day": day, "strategy": strategy, "conflicts": 0, "failed": None, "marts": {}}
     print(json.dumps({"ready": True}), flush=True)
@@ -158,7 +136,7 @@ def cmd_marts(lake_root: str, day: str, start_at: str, strategy: str) -> dict:
             attempts += 1
             try:
                 with locks.hold(mart.name) if locks else contextlib.nullcontext():
-                    build_mart(conn, Path(lake_root), mart, [date.fromisoformat(day)])
+                    build_mart(conn, lake, mart, [date.fromisoformat(day)])
                 break
             except duckdb.Error as error:
                 if not is_conflict(error):

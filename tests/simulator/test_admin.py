@@ -13,22 +13,28 @@ def test_the_clock_can_be_frozen_and_moved_over_http():
         clock = server.admin_url + "/clock"
         assert requests.get(clock, timeout=5).json() == {"now": "2025-06-01T12:00:00+00:00", "frozen": True}
         moved = requests.post(clock, json={"advance_s": 300}, timeout=5).json()
-        assert moved["now"] == "2025-06-01T12:05:00+00:00" and fleet.now == datetime(2025, 6, 1, 12, 5, tzinfo=timezone.utc)
+        assert moved["now"] == "2025-06-01T12:05:00+00:00" and fleet.now == datetime(
+            2025, 6, 1, 12, 5, tzinfo=timezone.utc
+        )
         # a naive instant means UTC; an offset is honoured
         requests.post(clock, json={"now": "2025-06-02T08:00:00+02:00"}, timeout=5)
         assert fleet.now == datetime(2025, 6, 2, 6, tzinfo=timezone.utc)
         # served data follows the clock: a device's day grows as the clock moves through it
         api = server.base_url + "/open/api/"
-        token = requests.get(api + "access_token", params={"appId": fleet.app_id, "appSecret": fleet.app_secret},
-                             timeout=5).json()["data"]["access_token"]
+        token = requests.get(
+            api + "access_token", params={"appId": fleet.app_id, "appSecret": fleet.app_secret}, timeout=5
+        ).json()["data"]["access_token"]
         sn = fleet.devices[0].sn
         zone = fleet.zone(fleet.plants[0])
         day = fleet.now.astimezone(zone).date().isoformat()
 
         def samples():
-            body = requests.get(api + "device/uploadData", headers={"accessToken": token}, timeout=5,
-                                params={"deviceSn": sn, "startTime": f"{day} 00:00:00", "endTime": f"{day} 23:59:59",
-                                        "timeUnit": 0}).json()
+            body = requests.get(
+                api + "device/uploadData",
+                headers={"accessToken": token},
+                timeout=5,
+                params={"deviceSn": sn, "startTime": f"{day} 00:00:00", "endTime": f"{day} 23:59:59", "timeUnit": 0},
+            ).json()
             return len(body["data"]["data"])
 
         before = samples()

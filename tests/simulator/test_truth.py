@@ -20,8 +20,9 @@ class Api:
         self.s = server
         self.http = requests.Session()
         fl = server.fleet
-        r = self.http.get(f"{server.base_url}/open/api/access_token",
-                          params={"appId": fl.app_id, "appSecret": fl.app_secret})
+        r = self.http.get(
+            f"{server.base_url}/open/api/access_token", params={"appId": fl.app_id, "appSecret": fl.app_secret}
+        )
         self.h = {"accessToken": r.json()["data"]["access_token"]}
 
     def get(self, ep, **params):
@@ -30,12 +31,14 @@ class Api:
         return r.json()
 
     def minute(self, sn, day: date):
-        return self.get("device/uploadData", deviceSn=sn, startTime=f"{day} 00:00:00",
-                        endTime=f"{day} 23:59:59", timeUnit=0)["data"]
+        return self.get(
+            "device/uploadData", deviceSn=sn, startTime=f"{day} 00:00:00", endTime=f"{day} 23:59:59", timeUnit=0
+        )["data"]
 
     def sec(self, pid, day: date):
-        return self.get("device/secData", plantId=pid, startTime=f"{day} 00:00:00",
-                        endTime=f"{day} 23:59:59", timeUnit=0)["data"]["dataList"][0]
+        return self.get(
+            "device/secData", plantId=pid, startTime=f"{day} 00:00:00", endTime=f"{day} 23:59:59", timeUnit=0
+        )["data"]["dataList"][0]
 
 
 @pytest.fixture
@@ -48,6 +51,7 @@ def num(x):
 
 
 # --- determinism --------------------------------------------------------------------------------
+
 
 def test_same_seed_same_bytes_whatever_the_order(make_simulator):
     a = make_simulator(seed=21, limits=False, now=NOW)
@@ -77,12 +81,12 @@ def test_replayed_day_equals_bulk_simulation():
         for day in (date(2025, 3, 30), date(2025, 8, 9)):
             df = f.plant_day(p.plant_id, day)
             d = (day - f.start_date).days
-            for col, k in (("pv_w", "pv"), ("load_w", "load"), ("grid_import_w", "imp"),
-                           ("battery_charge_w", "chg")):
+            for col, k in (("pv_w", "pv"), ("load_w", "load"), ("grid_import_w", "imp"), ("battery_charge_w", "chg")):
                 assert int(df[col].sum()) == int(f._daily[k][p.index, d])
 
 
 # --- conservation -------------------------------------------------------------------------------
+
 
 def test_every_served_and_true_interval_balances(api):
     fl = api.s.fleet
@@ -93,8 +97,9 @@ def test_every_served_and_true_interval_balances(api):
         pts = api.minute(dev.sn, day)["data"]
         assert len(pts) == 288
         for p in pts:
-            assert p["pvPower"] + p["buyPower"] + p["dischargePower"] == \
-                p["loadPower"] + p["sellPower"] + p["chargePower"]
+            assert (
+                p["pvPower"] + p["buyPower"] + p["dischargePower"] == p["loadPower"] + p["sellPower"] + p["chargePower"]
+            )
             assert p["selfUsePower"] == p["loadPower"] - p["buyPower"]
             assert 10 <= p["batterySOC"] <= 100 or p["batterySOC"] == -1
             assert not (p["buyPower"] and p["sellPower"]) and not (p["chargePower"] and p["dischargePower"])
@@ -133,6 +138,7 @@ def test_device_truth_versus_plant_truth(api):
 
 # --- counters consistent with samples -----------------------------------------------------------
 
+
 def test_today_energy_and_day_buckets_match_minute_samples(api):
     fl = api.s.fleet
     for dev in fl.devices:
@@ -145,13 +151,23 @@ def test_today_energy_and_day_buckets_match_minute_samples(api):
             good = [(a, b) for a, b, w in zip(te, kwh, power) if a != 0 or w == 0]
             assert len(good) > 0.9 * len(pts)
             assert all(abs(a - round(b, 2)) <= 0.011 for a, b in good)
-        days = api.get("device/uploadData", deviceSn=dev.sn, startTime="2025-08-01 00:00:00",
-                       endTime="2025-08-31 23:59:59", timeUnit=1)["data"]["data"]
+        days = api.get(
+            "device/uploadData",
+            deviceSn=dev.sn,
+            startTime="2025-08-01 00:00:00",
+            endTime="2025-08-31 23:59:59",
+            timeUnit=1,
+        )["data"]["data"]
         assert [d["dataTime"] for d in days] == [f"2025-08-{i:02d} 00:00:00" for i in range(1, 32)]
         bucket = next(d for d in days if d["dataTime"].startswith(str(day)))
         assert abs(bucket["pVEnergy"] - kwh[-1]) <= 0.006
-        month = api.get("device/uploadData", deviceSn=dev.sn, startTime="2025-08-01 00:00:00",
-                        endTime="2025-08-31 23:59:59", timeUnit=2)["data"]["data"]
+        month = api.get(
+            "device/uploadData",
+            deviceSn=dev.sn,
+            startTime="2025-08-01 00:00:00",
+            endTime="2025-08-31 23:59:59",
+            timeUnit=2,
+        )["data"]["data"]
         assert month[0]["dataTime"] == "2025-08-01 00:00:00"
         assert abs(month[0]["pVEnergy"] - sum(d["pVEnergy"] for d in days)) <= 0.2
         truth = fl.device_day(dev.sn, day)
@@ -164,9 +180,17 @@ def test_storage_buckets_and_plant_statistics(api):
     for p in fl.plants:
         dev = next(d for d in p.devices if d.device_type != 0) if p.plant_type else None
         truth = fl.plant_day(p.plant_id, day)
-        tk = {k: float(truth[c].sum()) for k, c in [("pv", "pv_kwh"), ("load", "load_kwh"), ("buy", "grid_import_kwh"),
-                                                     ("sell", "grid_export_kwh"), ("chg", "battery_charge_kwh"),
-                                                     ("dis", "battery_discharge_kwh")]}
+        tk = {
+            k: float(truth[c].sum())
+            for k, c in [
+                ("pv", "pv_kwh"),
+                ("load", "load_kwh"),
+                ("buy", "grid_import_kwh"),
+                ("sell", "grid_export_kwh"),
+                ("chg", "battery_charge_kwh"),
+                ("dis", "battery_discharge_kwh"),
+            ]
+        }
         st = api.get("plant/getPlantStatisticsData", plantId=p.plant_id, clientDate=f"{day} 23:59:59")["data"]
         assert abs(num(st["todayPvEnergy"]) - tk["pv"]) <= 0.006
         if p.plant_type == 0 and not p.has_load_monitor:
@@ -184,16 +208,18 @@ def test_storage_buckets_and_plant_statistics(api):
         # month = the days of the month so far; total >= year >= month >= today
         m = sum(float(fl.plant_day(p.plant_id, date(2025, 9, d)).pv_kwh.sum()) for d in range(1, 21))
         assert abs(num(st["monthPvEnergy"]) - m) <= 0.01
-        assert num(st["totalPvEnergy"]) >= num(st["yearPvEnergy"]) >= num(st["monthPvEnergy"]) >= \
-            num(st["todayPvEnergy"])
+        assert (
+            num(st["totalPvEnergy"]) >= num(st["yearPvEnergy"]) >= num(st["monthPvEnergy"]) >= num(st["todayPvEnergy"])
+        )
         if dev is not None:
             mt = api.minute(dev.sn, day)
             tot = mt["total"]
             pts = mt["data"]
             assert abs(tot["totalPVEnergy"] - sum(x["pvPower"] for x in pts) / 12000) <= 0.006
             assert abs(tot["totalBuyEnergy"] - tk["buy"]) <= 0.006
-            dd = api.get("device/uploadData", deviceSn=dev.sn, startTime=f"{day} 00:00:00",
-                         endTime=f"{day} 23:59:59", timeUnit=1)["data"]
+            dd = api.get(
+                "device/uploadData", deviceSn=dev.sn, startTime=f"{day} 00:00:00", endTime=f"{day} 23:59:59", timeUnit=1
+            )["data"]
             b = dd["data"][0]
             assert abs(b["loadEnergy"] - tk["load"]) <= 0.006 and abs(b["sellEnergy"] - tk["sell"]) <= 0.006
             assert abs(b["selfConsumption"] - (tk["pv"] - tk["sell"])) <= 0.011
@@ -205,11 +231,18 @@ def test_storage_buckets_and_plant_statistics(api):
 
 # --- time ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("tz,day,n", [
-    ("Europe/Berlin", date(2025, 3, 30), 276), ("Europe/Berlin", date(2025, 10, 26), 300),
-    ("Australia/Sydney", date(2025, 4, 6), 300), ("Australia/Sydney", date(2025, 10, 5), 276),
-    ("Europe/Berlin", date(2025, 6, 1), 288), ("PRC", date(2025, 3, 30), 288),
-])
+
+@pytest.mark.parametrize(
+    "tz,day,n",
+    [
+        ("Europe/Berlin", date(2025, 3, 30), 276),
+        ("Europe/Berlin", date(2025, 10, 26), 300),
+        ("Australia/Sydney", date(2025, 4, 6), 300),
+        ("Australia/Sydney", date(2025, 10, 5), 276),
+        ("Europe/Berlin", date(2025, 6, 1), 288),
+        ("PRC", date(2025, 3, 30), 288),
+    ],
+)
 def test_dst_days_have_23_or_25_hours(api, tz, day, n):
     fl = api.s.fleet
     p = next(p for p in fl.plants if p.time_zone == tz)
@@ -232,8 +265,13 @@ def test_windows_are_read_in_plant_local_time(api):
     fl = api.s.fleet
     for p in fl.plants:
         dev = p.devices[0]
-        pts = api.get("device/uploadData", deviceSn=dev.sn, startTime="2025-06-01 12:00:00",
-                      endTime="2025-06-01 12:59:59", timeUnit=0)["data"]["data"]
+        pts = api.get(
+            "device/uploadData",
+            deviceSn=dev.sn,
+            startTime="2025-06-01 12:00:00",
+            endTime="2025-06-01 12:59:59",
+            timeUnit=0,
+        )["data"]["data"]
         assert [x["dataTime"][11:16] for x in pts] == [f"12:{m:02d}" for m in range(0, 60, 5)]
         truth = fl.device_day(dev.sn, date(2025, 6, 1))
         row = truth[truth.ts_local == datetime(2025, 6, 1, 12)].iloc[0]
@@ -272,6 +310,7 @@ def test_intrinsic_gaps_are_not_served(make_simulator):
 
 # --- realism ------------------------------------------------------------------------------------
 
+
 def test_realism_over_a_year():
     t0 = time.perf_counter()
     f = Fleet(seed=7, plants=12, start_date=date(2025, 1, 1), now=datetime(2026, 1, 2, tzinfo=timezone.utc))
@@ -305,6 +344,7 @@ def test_profiles_look_like_a_household_and_the_sun():
     p = next(p for p in f.plants if p.time_zone == "Europe/Berlin")
     frames = [f.plant_day(p.plant_id, date(2025, 6, 2) + timedelta(days=i)) for i in range(14)]
     import pandas as pd
+
     df = pd.concat(frames)
     hour = df.ts_local.dt.hour
     load = df.load_w.astype(float).groupby(hour).mean()

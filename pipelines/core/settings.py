@@ -1,0 +1,93 @@
+"""Configuration: the one module that reads the environment.
+
+Settings that concern every vendor have neutral names (`FLEET_*`); the `SAJ_*` names they had before the
+pipeline served several vendors keep working (the `FLEET_*` name wins when both are set). Each vendor's
+own section (`SAJ_*`, `SOLAX_*`, `SMA_*`) is declared in its package's `settings.py`, through `env()`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+DEFAULT_START_DATE = "2025-01-01"
+
+
+def env(name: str, default: str | None = None, *, legacy: str | None = None) -> str | None:
+    """The variable `name` (or, if unset or empty, its older name `legacy`), else `default`."""
+    for key in (name, legacy):
+        if key:
+            value = os.environ.get(key)
+            if value is not None and value.strip() != "":
+                return value.strip()
+    return default
+
+
+def env_int(name: str, default: int, *, legacy: str | None = None) -> int:
+    text = env(name, str(default), legacy=legacy)
+    try:
+        return int(text)  # type: ignore[arg-type]
+    except ValueError:
+        raise ValueError(f"{name}={text!r}: a whole number is expected") from None
+
+
+def _fleet(name: str, default: str | None = None) -> str | None:
+    """`FLEET_<name>`, a setting every vendor shares, whose name before several vendors was `SAJ_<name>`."""
+    return env(f"FLEET_{name}", default, legacy=f"SAJ_{name}")
+
+
+@dataclass(frozen=True)
+class FleetSettings:
+    """What every vendor shares: where data lives, the first partition, the warehouse's memory, the schedules."""
+
+    data_dir: Path
+    start_date: date
+    duckdb_memory_limit: str
+    intraday_minutes: int
+    daily_cron: str
+    daily_days: int
+    settle_minutes: int
+    running: bool
+
+    @classmethod
+    def from_env(cls) -> FleetSettings:
+        start = _fleet("START_DATE", DEFAULT_START_DATE)
+        try:
+            start_date = date.fromisoformat(start)  # type: ignore[arg-type]
+        except ValueError:
+            raise ValueError(f"FLEET_START_DATE={start!r}: a date yyyy-mm-dd is expected") from None
+        minutes = env_int("FLEET_INTRADAY_MINUTES", 15, legacy="SAJ_INTRADAY_MINUTES")
+        if not (1 <= minutes <= 60 and 60 % minutes == 0):
+            raise ValueError(f"FLEET_INTRADAY_MINUTES={minutes}: use a divisor of 60 (5, 10, 15, 20, 30, 60)")
+        days = env_int("FLEET_DAILY_DAYS", 2, legacy="SAJ_DAILY_DAYS")
+        if days < 1:
+            raise ValueError(f"FLEET_DAILY_DAYS={days}: at least 1")
+        automation = (_fleet("AUTOMATION", "running") or "").lower()
+        if automation not in ("running", "stopped"):
+            raise ValueError(f"FLEET_AUTOMATION={automation!r}: 'running' or 'stopped'")
+        return cls(
+            data_dir=Path(_fleet("DATA_DIR", "./data")).resolve(),  # type: ignore[arg-type]
+            start_date=start_date,
+            duckdb_memory_limit=_fleet("DUCKDB_MEMORY_LIMIT", "1GB"),  # type: ignore[arg-type]
+            intraday_minutes=minutes,
+            daily_cron=_fleet("DAILY_CRON", "30 12 * * *"),  # type: ignore[arg-type]
+            daily_days=days,
+            settle_minutes=env_int("FLEET_SETTLE_MINUTES", 30, legacy="SAJ_SETTLE_MINUTES"),
+            running=automation == "running",
+        )
+
+    @property
+    def intraday_cron(self) -> str:
+        return "0 * * * *" if self.intraday_minutes == 60 else f"*/{self.intraday_minutes} * * * *"
+
+
+def set_default(name: str, value: str) -> str:
+    """Set a variable unless it is already set; returns the value in force."""
+    return os.environ.setdefault(name, value)
+
+
+def set_variables(**values: str) -> None:
+    """Set variables for this process and the runs it starts (the demo points the pipeline at its simulators)."""
+    os.environ.update(values)
