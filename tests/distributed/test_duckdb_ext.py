@@ -35,7 +35,8 @@ conn.execute("CREATE TABLE lake.t AS SELECT range AS i FROM range(5)")
 out["ducklake_sum"] = conn.execute("SELECT sum(i) FROM lake.t").fetchone()[0]
 out["ducklake_snapshots"] = conn.execute("SELECT count(*) FROM ducklake_snapshots('lake')").fetchone()[0]
 # httpfs: an S3 secret type exists, and an http URL is fetched by httpfs (refused, not 'missing extension')
-conn.execute("CREATE SECRET s (TYPE s3, KEY_ID 'k', SECRET 'v', ENDPOINT '127.0.0.1:9', URL_STYLE 'path', USE_SSL false)")
+conn.execute("CREATE SECRET s (TYPE s3, KEY_ID 'k', SECRET 'v', ENDPOINT '127.0.0.1:9', URL_STYLE 'path', "
+             "USE_SSL false)")
 try:
     conn.execute("SELECT * FROM read_parquet('http://127.0.0.1:9/x.parquet')")
 except duckdb.Error as error:
@@ -60,7 +61,10 @@ def test_extensions_load_offline_from_the_wheels(tmp_path):
     ext_dir.mkdir()
     done = subprocess.run(
         [*_offline_prefix(), sys.executable, "-c", "import duckdb\n" + OFFLINE_PROBE, str(ext_dir), str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout.strip().splitlines()[-1])
@@ -78,15 +82,20 @@ def test_nothing_is_autoloaded_or_downloaded():
     with duckdb_ext.connect() as conn:
         with pytest.raises(duckdb.Error, match="httpfs"):
             conn.execute("SELECT * FROM read_parquet('s3://bucket/x.parquet')")
-        assert conn.execute("SELECT count(*) FROM duckdb_extensions() WHERE extension_name = 'httpfs' AND loaded"
-                            ).fetchone()[0] == 0
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM duckdb_extensions() WHERE extension_name = 'httpfs' AND loaded"
+            ).fetchone()[0]
+            == 0
+        )
 
 
 def test_load_is_idempotent_and_accepts_the_alias():
     with duckdb_ext.connect(extensions=["postgres"]) as conn:
         duckdb_ext.load(conn, ["postgres_scanner", "postgres"])
-        assert conn.execute("SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'postgres_scanner'"
-                            ).fetchone()[0]
+        assert conn.execute(
+            "SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'postgres_scanner'"
+        ).fetchone()[0]
 
 
 def test_a_missing_wheel_is_named():
@@ -106,15 +115,25 @@ def test_a_wheel_for_another_duckdb_release_is_named(tmp_path, monkeypatch):
 
 def test_the_cli_gets_the_same_statements(tmp_path):
     """`python -m pipelines.core.duckdb_ext` prints an init script with which the duckdb CLI loads the wheels."""
-    init = subprocess.run([sys.executable, "-m", "pipelines.core.duckdb_ext"], cwd=ROOT, capture_output=True,
-                          text=True, check=True).stdout
+    init = subprocess.run(
+        [sys.executable, "-m", "pipelines.core.duckdb_ext"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
     (tmp_path / "init.sql").write_text(init)
     cli = Path(sys.executable).with_name("duckdb")
     done = subprocess.run(
-        [str(cli), "-init", str(tmp_path / "init.sql"), "-csv", "-noheader", "-c",
-         "SELECT string_agg(extension_name, ' ' ORDER BY extension_name) FROM duckdb_extensions() "
-         "WHERE loaded AND install_mode <> 'STATICALLY_LINKED'"],
-        capture_output=True, text=True, timeout=60,
+        [
+            str(cli),
+            "-init",
+            str(tmp_path / "init.sql"),
+            "-csv",
+            "-noheader",
+            "-c",
+            "SELECT string_agg(extension_name, ' ' ORDER BY extension_name) FROM duckdb_extensions() "
+            "WHERE loaded AND install_mode <> 'STATICALLY_LINKED'",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "ducklake httpfs postgres_scanner"

@@ -31,8 +31,8 @@ import pytest
 from pyarrow import fs
 
 from assets.marts import MARTS, build_mart
-from pipelines.core import warehouse as wh
 from pipelines.core import ducklake
+from pipelines.core import warehouse as wh
 from simulator import SimulatorServer
 from tests.conftest import get_fleet
 from tests.services import REPORT
@@ -67,9 +67,12 @@ def ducklake_env(postgres_server, s3_server, s3_prefix) -> dict[str, str]:
     a new catalog at the same moment fail on each other's CREATE TABLE, seen here as "duplicate key value violates
     unique constraint pg_type_typname_nsp_index")."""
     catalog = postgres_server.create_database()
-    env = {**s3_server.env(), "FLEET_WAREHOUSE": f"ducklake:postgres:{postgres_server.dsn(catalog)}",
-           "FLEET_WAREHOUSE_DATA_PATH": s3_prefix + "warehouse/",
-           "FLEET_COORDINATION_URL": postgres_server.dsn(postgres_server.create_database())}
+    env = {
+        **s3_server.env(),
+        "FLEET_WAREHOUSE": f"ducklake:postgres:{postgres_server.dsn(catalog)}",
+        "FLEET_WAREHOUSE_DATA_PATH": s3_prefix + "warehouse/",
+        "FLEET_COORDINATION_URL": postgres_server.dsn(postgres_server.create_database()),
+    }
     ducklake.connect(env).close()
     return env
 
@@ -95,10 +98,26 @@ def assert_equals_embedded(conn: duckdb.DuckDBPyConnection, embedded: Path) -> d
 
 def run_workers(env: dict, embedded: Path, jobs: list[tuple[date, str]]) -> list[dict]:
     start_at = time.time() + 4  # all workers import and attach first, then start together
-    procs = [subprocess.Popen([sys.executable, "-m", "tests.distributed.workers", "marts", str(embedded),
-                               day.isoformat(), str(start_at), strategy],
-                              cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for day, strategy in jobs]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.distributed.workers",
+                "marts",
+                str(embedded),
+                day.isoformat(),
+                str(start_at),
+                strategy,
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for day, strategy in jobs
+    ]
     reports = []
     for p in procs:
         out, err = p.communicate(timeout=300)
@@ -121,13 +140,21 @@ def test_the_mart_sql_runs_unchanged_on_ducklake(embedded, ducklake_env, s3_serv
         assert wh.count_rows(conn, "device_samples", "day = $d", {"d": DAYS[0]}) > 0
         assert {"plant_id", "plant_name", "time_zone"} <= {c.name for c in wh.table_schema(conn, "plants").columns}
         rows = assert_equals_embedded(conn, embedded)
-        data_files = conn.execute("SELECT count(*) FROM ducklake_list_files('warehouse', 'device_samples')").fetchone()[0]
-    objects = [f for f in s3_server.filesystem().get_file_info(
-        fs.FileSelector(ducklake_env["FLEET_WAREHOUSE_DATA_PATH"].removeprefix("s3://"), recursive=True))
-        if f.type == fs.FileType.File]
+        data_files = conn.execute("SELECT count(*) FROM ducklake_list_files('warehouse', 'device_samples')").fetchone()[
+            0
+        ]
+    objects = [
+        f
+        for f in s3_server.filesystem().get_file_info(
+            fs.FileSelector(ducklake_env["FLEET_WAREHOUSE_DATA_PATH"].removeprefix("s3://"), recursive=True)
+        )
+        if f.type == fs.FileType.File
+    ]
     assert data_files >= 1 and any("device_samples" in f.path for f in objects)
-    REPORT.append(f"DuckLake: every mart SQL file ran unchanged; {sum(rows.values())} rows equal the embedded "
-                  f"warehouse; {len(objects)} objects on S3")
+    REPORT.append(
+        f"DuckLake: every mart SQL file ran unchanged; {sum(rows.values())} rows equal the embedded "
+        f"warehouse; {len(objects)} objects on S3"
+    )
 
 
 REJECTED_BY_DUCKLAKE = {
@@ -141,8 +168,16 @@ REJECTED_BY_DUCKLAKE = {
     "enum": "CREATE TABLE t_en (e ENUM('a', 'b'))",
 }
 # How the project's SQL would spell them, to keep them out of sql/ (the scan below).
-FORBIDDEN = ["PRIMARY KEY", "UNIQUE", "CHECK (", "CREATE INDEX", "ON CONFLICT", "INSERT OR REPLACE", "CREATE SEQUENCE",
-             "ENUM("]
+FORBIDDEN = [
+    "PRIMARY KEY",
+    "UNIQUE",
+    "CHECK (",
+    "CREATE INDEX",
+    "ON CONFLICT",
+    "INSERT OR REPLACE",
+    "CREATE SEQUENCE",
+    "ENUM(",
+]
 
 
 def test_what_ducklake_rejects_and_the_pattern_that_works_on_both(ducklake_env, tmp_path):
@@ -151,23 +186,27 @@ def test_what_ducklake_rejects_and_the_pattern_that_works_on_both(ducklake_env, 
     transaction) gives the same table on DuckDB and on DuckLake."""
     with ducklake.connect(ducklake_env) as conn:
         conn.execute("CREATE TABLE t (id INTEGER, v INTEGER)")
-        for name, statement in REJECTED_BY_DUCKLAKE.items():
-            with pytest.raises((duckdb.NotImplementedException, duckdb.BinderException,
-                                duckdb.InvalidInputException)):
+        for _name, statement in REJECTED_BY_DUCKLAKE.items():
+            with pytest.raises((duckdb.NotImplementedException, duckdb.BinderException, duckdb.InvalidInputException)):
                 conn.execute(statement)
         embedded_db = duckdb.connect(str(tmp_path / "wh.duckdb"))
         for c in (conn, embedded_db):
             c.execute("CREATE TABLE IF NOT EXISTS u (id INTEGER, day DATE, v DOUBLE)")
             for rows in ([(1, 1.0), (2, 2.0)], [(2, 20.0), (3, 30.0)]):
                 c.execute("BEGIN")
-                c.execute("CREATE OR REPLACE TEMP TABLE u_new AS SELECT * FROM (VALUES " +
-                          ", ".join(f"({i}, DATE '2025-06-17', {v})" for i, v in rows) + ") AS n(id, day, v)")
+                c.execute(
+                    "CREATE OR REPLACE TEMP TABLE u_new AS SELECT * FROM (VALUES "
+                    + ", ".join(f"({i}, DATE '2025-06-17', {v})" for i, v in rows)
+                    + ") AS n(id, day, v)"
+                )
                 c.execute("DELETE FROM u WHERE id IN (SELECT id FROM u_new)")
                 c.execute("INSERT INTO u BY NAME SELECT * FROM u_new")
                 c.execute("COMMIT")
-        assert conn.execute("SELECT * FROM u ORDER BY id").fetchall() == \
-            embedded_db.execute("SELECT * FROM u ORDER BY id").fetchall() == \
-            [(1, date(2025, 6, 17), 1.0), (2, date(2025, 6, 17), 20.0), (3, date(2025, 6, 17), 30.0)]
+        assert (
+            conn.execute("SELECT * FROM u ORDER BY id").fetchall()
+            == embedded_db.execute("SELECT * FROM u ORDER BY id").fetchall()
+            == [(1, date(2025, 6, 17), 1.0), (2, date(2025, 6, 17), 20.0), (3, date(2025, 6, 17), 30.0)]
+        )
         embedded_db.close()
     for path in sorted((ROOT / "sql").rglob("*.sql")):
         text = " ".join(line.split("--")[0] for line in path.read_text().splitlines()).upper()
@@ -177,9 +216,13 @@ def test_what_ducklake_rejects_and_the_pattern_that_works_on_both(ducklake_env, 
 
 def test_a_failing_attach_never_shows_the_password():
     """DuckDB repeats the connection string of a failed ATTACH, password included: connect() masks it."""
-    env = {"FLEET_WAREHOUSE": "ducklake:postgres:host=127.0.0.1 port=9 user=fleet password=hunter2 dbname=x",
-           "FLEET_WAREHOUSE_DATA_PATH": "s3://bucket/warehouse/", "AWS_ACCESS_KEY_ID": "k",
-           "AWS_SECRET_ACCESS_KEY": "s3cr3t", "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+    env = {
+        "FLEET_WAREHOUSE": "ducklake:postgres:host=127.0.0.1 port=9 user=fleet password=hunter2 dbname=x",
+        "FLEET_WAREHOUSE_DATA_PATH": "s3://bucket/warehouse/",
+        "AWS_ACCESS_KEY_ID": "k",
+        "AWS_SECRET_ACCESS_KEY": "s3cr3t",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+    }
     with pytest.raises(ducklake.WarehouseConfigError) as raised:
         ducklake.connect(env)
     assert "password=***" in str(raised.value)
@@ -205,7 +248,9 @@ def test_two_rewrites_of_one_table_conflict_and_the_loser_leaves_nothing(ducklak
     with pytest.raises(duckdb.TransactionException, match="Transaction conflict"):
         second.execute("COMMIT")
     assert first.execute("SELECT day, v, count(*) FROM t GROUP BY ALL ORDER BY day").fetchall() == [
-        (1, 2.0, 1000), (2, 1.0, 1000)]
+        (1, 2.0, 1000),
+        (2, 1.0, 1000),
+    ]
     # two appends do not conflict
     first.execute("BEGIN")
     second.execute("BEGIN")
@@ -237,9 +282,11 @@ def test_concurrent_runs_of_different_days_and_a_redo(embedded, ducklake_env, st
     conflicts = sum(r["conflicts"] for r in reports)
     if strategy == "lock":
         assert conflicts == 0
-    REPORT.append(f"DuckLake, 3 concurrent runs, strategy {strategy}: {len(failed)} run(s) failed, {conflicts} "
-                  f"conflict(s), wall {max(r['seconds'] for r in reports):.1f} s per run "
-                  f"(mean {sum(r['seconds'] for r in reports) / len(reports):.1f} s)")
+    REPORT.append(
+        f"DuckLake, 3 concurrent runs, strategy {strategy}: {len(failed)} run(s) failed, {conflicts} "
+        f"conflict(s), wall {max(r['seconds'] for r in reports):.1f} s per run "
+        f"(mean {sum(r['seconds'] for r in reports) / len(reports):.1f} s)"
+    )
 
 
 def test_a_worker_killed_mid_run_leaves_every_table_whole(embedded, ducklake_env):
@@ -255,9 +302,21 @@ def test_a_worker_killed_mid_run_leaves_every_table_whole(embedded, ducklake_env
         kills = []
         for after in random.sample(range(len(TABLES) - 1), 3):
             worker = subprocess.Popen(
-                [sys.executable, "-m", "tests.distributed.workers", "marts", str(embedded), DAYS[0].isoformat(),
-                 "0", "lock"],
-                cwd=ROOT, env={**os.environ, **ducklake_env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.distributed.workers",
+                    "marts",
+                    str(embedded),
+                    DAYS[0].isoformat(),
+                    "0",
+                    "lock",
+                ],
+                cwd=ROOT,
+                env={**os.environ, **ducklake_env},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
             assert json.loads(worker.stdout.readline())["ready"]  # attached: the run starts now
             for _ in range(after):
                 assert "done" in json.loads(worker.stdout.readline())
@@ -273,5 +332,7 @@ def test_a_worker_killed_mid_run_leaves_every_table_whole(embedded, ducklake_env
             kills.append(sum(s == "new" for s in state.values()))
         run_workers(ducklake_env, embedded, [(DAYS[0], "lock")])
         assert_equals_embedded(conn, embedded)
-    REPORT.append(f"DuckLake, worker SIGKILLed mid-run 3 times: {kills} of {len(TABLES)} tables already written, "
-                  "every table whole, the next run completed the day")
+    REPORT.append(
+        f"DuckLake, worker SIGKILLed mid-run 3 times: {kills} of {len(TABLES)} tables already written, "
+        "every table whole, the next run completed the day"
+    )

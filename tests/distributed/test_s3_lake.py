@@ -32,12 +32,14 @@ def _key(prefix: str, asset: str, day: date) -> str:
 
 def _samples(day: date, n: int, seed: int = 1) -> pa.Table:
     rng = np.random.default_rng(seed)
-    return pa.table({
-        "device_sn": pa.array([f"SN{i % 40:04d}" for i in range(n)]),
-        "day": pa.array([day] * n, pa.date32()),
-        "pv_w": pa.array(rng.uniform(0, 5000, n)),
-        "seq": pa.array(np.arange(n, dtype=np.int64)),
-    })
+    return pa.table(
+        {
+            "device_sn": pa.array([f"SN{i % 40:04d}" for i in range(n)]),
+            "day": pa.array([day] * n, pa.date32()),
+            "pv_w": pa.array(rng.uniform(0, 5000, n)),
+            "seq": pa.array(np.arange(n, dtype=np.int64)),
+        }
+    )
 
 
 def test_pyarrow_writes_duckdb_reads_lists_and_deletes(s3_server, s3_prefix):
@@ -48,8 +50,9 @@ def test_pyarrow_writes_duckdb_reads_lists_and_deletes(s3_server, s3_prefix):
     for d, table in written.items():
         pq.write_table(table, _key(s3_prefix, "stg_device_samples", d), filesystem=s3, compression="zstd")
 
-    listed = s3.get_file_info(fs.FileSelector(_key(s3_prefix, "stg_device_samples", days[0]).rsplit("/", 2)[0],
-                                              recursive=True))
+    listed = s3.get_file_info(
+        fs.FileSelector(_key(s3_prefix, "stg_device_samples", days[0]).rsplit("/", 2)[0], recursive=True)
+    )
     files = sorted(f.path for f in listed if f.type == fs.FileType.File)
     assert files == sorted(_key(s3_prefix, "stg_device_samples", d) for d in days)
     assert all(f.size > 5 * 2**20 for f in listed if f.type == fs.FileType.File)
@@ -57,24 +60,35 @@ def test_pyarrow_writes_duckdb_reads_lists_and_deletes(s3_server, s3_prefix):
     with duckdb_ext.connect(extensions=duckdb_ext.S3_LAKE) as conn:
         conn.execute(ducklake.s3_secret_sql(s3_server.env()))
         glob = f"{s3_prefix}lake/staging/stg_device_samples/date=*/data.parquet"
-        per_day = dict(conn.execute(
-            "SELECT day, count(*) FROM read_parquet($g, hive_partitioning = false) GROUP BY day", {"g": glob}
-        ).fetchall())
+        per_day = dict(
+            conn.execute(
+                "SELECT day, count(*) FROM read_parquet($g, hive_partitioning = false) GROUP BY day", {"g": glob}
+            ).fetchall()
+        )
         assert per_day == {d: 1_000_000 for d in days}
         # the very values, not only the counts
-        got = conn.execute("SELECT * FROM read_parquet($f, hive_partitioning = false) ORDER BY seq",
-                           {"f": "s3://" + _key(s3_prefix, "stg_device_samples", days[1])}).to_arrow_table()
+        got = conn.execute(
+            "SELECT * FROM read_parquet($f, hive_partitioning = false) ORDER BY seq",
+            {"f": "s3://" + _key(s3_prefix, "stg_device_samples", days[1])},
+        ).to_arrow_table()
         assert got.equals(written[days[1]])
 
         # re-materialising a day replaces its object (a PUT is atomic: readers see the old or the new file)
         pq.write_table(_samples(days[1], 10, seed=9), _key(s3_prefix, "stg_device_samples", days[1]), filesystem=s3)
-        assert conn.execute("SELECT count(*) FROM read_parquet($g) WHERE day = $d",
-                            {"g": glob, "d": days[1]}).fetchone()[0] == 10
+        assert (
+            conn.execute("SELECT count(*) FROM read_parquet($g) WHERE day = $d", {"g": glob, "d": days[1]}).fetchone()[
+                0
+            ]
+            == 10
+        )
 
     s3.delete_file(_key(s3_prefix, "stg_device_samples", days[0]))
     s3.delete_dir(_key(s3_prefix, "stg_device_samples", days[2]).rsplit("/", 1)[0])
-    remaining = [f.path for f in s3.get_file_info(fs.FileSelector(s3_prefix.removeprefix("s3://"), recursive=True))
-                 if f.type == fs.FileType.File]
+    remaining = [
+        f.path
+        for f in s3.get_file_info(fs.FileSelector(s3_prefix.removeprefix("s3://"), recursive=True))
+        if f.type == fs.FileType.File
+    ]
     assert remaining == [_key(s3_prefix, "stg_device_samples", days[1])]
 
 
@@ -108,8 +122,13 @@ def test_a_writer_killed_mid_upload_leaves_the_old_object_whole(s3_server, s3_pr
     before = _samples(date(2025, 6, 17), 1000)
     pq.write_table(before, key, filesystem=s3)
 
-    writer = subprocess.Popen([sys.executable, "-c", SLOW_WRITER, s3_server.endpoint, s3_server.bucket, key],
-                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", SLOW_WRITER, s3_server.endpoint, s3_server.bucket, key],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while key.split("/", 1)[1] not in _multipart_uploads(s3_server):  # at least one part is on the server
@@ -125,4 +144,6 @@ def test_a_writer_killed_mid_upload_leaves_the_old_object_whole(s3_server, s3_pr
     with duckdb_ext.connect(extensions=duckdb_ext.S3_LAKE) as conn:
         conn.execute(ducklake.s3_secret_sql(s3_server.env()))
         assert conn.execute("SELECT count(*), max(seq) FROM read_parquet($f)", {"f": "s3://" + key}).fetchone() == (
-            1000, 999)
+            1000,
+            999,
+        )

@@ -37,8 +37,13 @@ def cmd_token(start_at: str, threads: str, base_url: str, plant_id: str) -> dict
     plant's details (a call that needs the token and is paced by the shared limiter)."""
     from pipelines.sources.saj.client import SajClient
 
-    client = SajClient(os.environ["SAJ_APP_ID"], os.environ["SAJ_APP_SECRET"], base_url,
-                       token_store=PostgresTokenStore(), slot_store=PostgresSlotStore())
+    client = SajClient(
+        os.environ["SAJ_APP_ID"],
+        os.environ["SAJ_APP_SECRET"],
+        base_url,
+        token_store=PostgresTokenStore(),
+        slot_store=PostgresSlotStore(),
+    )
     codes: list[object] = []
 
     def one():
@@ -52,9 +57,15 @@ def cmd_token(start_at: str, threads: str, base_url: str, plant_id: str) -> dict
     for t in pool:
         t.join()
     stats = client.stats
-    return {"codes": codes, "refreshes": stats["token_refreshes"], "token_rejections": stats["token_rejections"],
-            "rate_rejections": stats["rate_rejections"], "digest": _digest(client.tokens.get()),
-            "started": started, "ended": time.time()}
+    return {
+        "codes": codes,
+        "refreshes": stats["token_refreshes"],
+        "token_rejections": stats["token_rejections"],
+        "rate_rejections": stats["rate_rejections"],
+        "digest": _digest(client.tokens.get()),
+        "started": started,
+        "ended": time.time(),
+    }
 
 
 def cmd_slots(key: str, start_at: str, threads: str, per_thread: str, interval: str) -> dict:
