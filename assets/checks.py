@@ -1,14 +1,15 @@
 """Asset checks on the warehouse marts (non-blocking): keys, ranges, reconciliation, energy balance.
 
-Each check runs one query over the whole table that returns the offending rows; a failed check names the
-plants (or devices) and days in its description and metadata. Reconciliations allow a relative tolerance
-with a small absolute floor, since the API rounds its counters to 0.01 kWh.
+Each check is a check spec of the table it checks and runs in the step that built it (assets/marts.py), with
+the same connection: one query over the whole table that returns the offending rows; a failed check names
+the plants (or devices) and days in its description and metadata. A check that reads another table
+(`needs`) runs after that table is built: the mart depends on it. Reconciliations allow a relative
+tolerance with a small absolute floor, since the vendors round their counters to 0.01 kWh.
 """
 
 from dataclasses import dataclass
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 MAX_LISTED = 50
 
@@ -160,6 +161,7 @@ def run_check(conn, check: Check) -> dg.AssetCheckResult:
     missing = _tables_exist(conn, (check.asset, *check.needs))
     if missing:
         return dg.AssetCheckResult(
+            check_name=check.name,
             passed=True,
             description=f"Nothing to check yet: {', '.join(missing)} not built.",
             metadata={"missing_tables": ", ".join(missing)},
@@ -168,7 +170,7 @@ def run_check(conn, check: Check) -> dg.AssetCheckResult:
     columns = [d[0] for d in cursor.description]
     rows = cursor.fetchall()
     if not rows:
-        return dg.AssetCheckResult(passed=True, metadata={"offending_rows": 0})
+        return dg.AssetCheckResult(check_name=check.name, passed=True, metadata={"offending_rows": 0})
     listed = [dict(zip(columns, (str(v) for v in row))) for row in rows[:MAX_LISTED]]
     who_when = sorted({f"{r[columns[0]]} {r[columns[1]]}" for r in listed})
     table = (
@@ -180,6 +182,7 @@ def run_check(conn, check: Check) -> dg.AssetCheckResult:
         + "\n".join("| " + " | ".join(r[c] for c in columns) + " |" for r in listed)
     )
     return dg.AssetCheckResult(
+        check_name=check.name,
         passed=False,
         severity=dg.AssetCheckSeverity.WARN,
         description=f"{len(rows)} offending row(s): "
@@ -194,20 +197,10 @@ def run_check(conn, check: Check) -> dg.AssetCheckResult:
     )
 
 
-def _asset_check(check: Check) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=dg.AssetKey(check.asset),
-        name=check.name,
-        description=check.description,
-        blocking=False,
-        pool="warehouse",
-        additional_deps=[dg.AssetKey(t) for t in check.needs],
-    )
-    def _check(warehouse: DuckDBResource) -> dg.AssetCheckResult:
-        with warehouse.get_connection() as conn:
-            return run_check(conn, check)
-
-    return _check
+def checks_of(table: str) -> list[Check]:
+    """The checks of one public table, evaluated in the step that builds it."""
+    return [c for c in CHECKS if c.asset == table]
 
 
-model_checks = [_asset_check(c) for c in CHECKS]
+def check_specs(table: str) -> list[dg.AssetCheckSpec]:
+    return [dg.AssetCheckSpec(c.name, asset=table, description=c.description) for c in checks_of(table)]

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from assets.checks import check_specs, checks_of, run_check
 from assets.conformed import conformed_schema
 from assets.vendors import VENDOR_MODELS
 from pipelines import charts
@@ -39,7 +40,10 @@ class Mart:
 
     @property
     def upstream(self) -> list[dg.AssetKey]:
-        return [dg.AssetKey(["conformed", c]) for c in self.conformed] + [dg.AssetKey(d) for d in self.deps]
+        """The conformed tables and marts it reads, and the tables its checks compare it with."""
+        needs = {t for c in checks_of(self.name) for t in c.needs}
+        marts = sorted(set(self.deps) | needs)
+        return [dg.AssetKey(["conformed", c]) for c in self.conformed] + [dg.AssetKey(d) for d in marts]
 
 
 MARTS = [
@@ -150,6 +154,7 @@ def _mart_asset(mart: Mart) -> dg.AssetsDefinition:
         kinds={"duckdb"},
         pool="warehouse",
         deps=mart.upstream,
+        check_specs=check_specs(mart.name),
         description=mart.description + f"\n\nSQL: sql/marts/{mart.name}.sql. Table: warehouse.duckdb main.{mart.name}.",
         tags={"layer": "marts"},
         owners=["team:solar-data"],
@@ -176,6 +181,7 @@ def _mart_asset(mart: Mart) -> dg.AssetsDefinition:
             schema = wh.table_schema(conn, mart.name)
             # The UI's story of the day: a chart and a preview of the partition's last day, fleet totals to plot.
             day_view = charts.day_metadata(conn, days[-1]) if mart.name == "plant_energy_hourly" else {}
+            checks = [run_check(conn, c) for c in checks_of(mart.name)]
         context.log.info(f"{mart.name}: {partition_rows} rows for {len(days)} day(s); {total_rows} in the table")
         return dg.MaterializeResult(
             metadata={
@@ -190,7 +196,8 @@ def _mart_asset(mart: Mart) -> dg.AssetsDefinition:
                 "seconds": round(time.monotonic() - started, 3),
                 "sql": run["sql"],
                 **day_view,
-            }
+            },
+            check_results=checks,
         )
 
     return _asset
