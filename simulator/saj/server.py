@@ -5,7 +5,8 @@ Guarantees: every answer is derived from the fleet's truth as of the fleet's clo
 its interval ended, minus any lateness fault); the endpoints agree with each other (a realtime record is the
 latest history record, history records and uploadData points share their measurements, statistics and
 energies are integrals of the same 5-minute powers); answers are in the shape of the captured real
-responses unless `envelopes` asks for another of the reference's shapes (see `envelopes.py`).
+responses unless `envelopes` asks for another of the reference's shapes (see `envelopes.py`); samples in
+time order unless `sample_order` asks for the repeated hour's stamps sorted (see `ordering.py`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ..core.faults import Faults
 from ..core.fleet import FLOW_KEYS, KEYS, STEP_S, STRING_MODELS, Device, Fleet, Plant, _h, _u
 from ..core.http import Answer, StandInServer
 from ..core.physics import SOC_MAX, SOC_MIN
-from . import electrical, envelopes
+from . import electrical, envelopes, ordering
 from .envelopes import RawJson
 from .records import KWH, TFMT, inv_times, inverter_records
 
@@ -126,7 +127,8 @@ def _endpoint(msg: str = "request success"):
 class SimulatorServer(StandInServer):
     """Serve ``fleet`` as SAJ's Open Platform on 127.0.0.1:port (0 = a free port). Use start()/stop() or ``with``.
 
-    envelopes: {endpoint: style} answers those endpoints in another shape of the reference (envelopes.py).
+    envelopes: {endpoint: style} answers those endpoints in another shape of the reference (envelopes.py);
+    sample_order: {endpoint: "time" | "stamp"} the order of their samples (ordering.py).
     """
 
     api_prefix = PREFIX
@@ -142,11 +144,13 @@ class SimulatorServer(StandInServer):
         faults: Faults | None = None,
         host: str = "127.0.0.1",
         envelopes: dict | None = None,
+        sample_order: dict | None = None,
     ):
         self.token_ttl_s = token_ttl_s
         self._tokens: dict[str, tuple[str, float]] = {}  # app id -> (token, issued monotonic)
         self._token_counter = 0
         self.set_envelopes(envelopes or {})
+        self.set_sample_order(sample_order or {})
         # the plant owner's OpenAPI key pair, which plantAuthByOpenapiKey takes
         digest = hashlib.sha256(f"saj-simulator-openapi-{fleet.seed}".encode()).hexdigest().upper()
         self.openapi_key, self.openapi_credentials = digest[:32], digest[32:]
@@ -161,14 +165,24 @@ class SimulatorServer(StandInServer):
         """Answer these endpoints in these shapes ({endpoint: style}); the others in the default shape."""
         self.envelopes = envelopes.checked(mapping, ENDPOINTS)
 
+    def set_sample_order(self, mapping: dict) -> None:
+        """Serve these endpoints' samples in these orders ({endpoint: "time" | "stamp"}); the others in time order."""
+        self.sample_order = ordering.checked(mapping)
+
     def admin_routes(self) -> dict:
         def post(params, body):
             self.set_envelopes(json.loads(body or b"{}"))
             return 200, {"ok": True, "envelopes": self.envelopes}
 
+        def post_order(params, body):
+            self.set_sample_order(json.loads(body or b"{}"))
+            return 200, {"ok": True, "sample_order": self.sample_order}
+
         return {
             ("GET", "/admin/saj/envelopes"): lambda params, body: (200, self.envelopes),
             ("POST", "/admin/saj/envelopes"): post,
+            ("GET", "/admin/saj/sample-order"): lambda params, body: (200, self.sample_order),
+            ("POST", "/admin/saj/sample-order"): post_order,
         }
 
     # ------------------------------------------------------------------ request handling
@@ -463,10 +477,11 @@ class SimulatorServer(StandInServer):
             "sellEnergy": _r2(sell),
         }
 
-    def _minute_slots(self, plant: Plant, start: datetime, end: datetime, sn: str):
+    def _minute_slots(self, plant: Plant, start: datetime, end: datetime, sn: str, endpoint: str):
         """[(day data, indices)] of the samples of `sn` (a device or a load monitor) with local stamp in
-        [start, end] that are served."""
+        [start, end] that are served, in the endpoint's sample order."""
         fl = self.fleet
+        order = self.sample_order.get(endpoint, "time")
         out = []
         d = start.date()
         s0, s1 = start.strftime(TFMT), end.strftime(TFMT)
@@ -478,7 +493,7 @@ class SimulatorServer(StandInServer):
                 sel = np.array([s0 <= t <= s1 for t in loc], dtype=bool) & fl.reported_mask(sn, dd)
                 idx = np.nonzero(sel)[0]
                 if len(idx):
-                    out.append((dd, idx))
+                    out.append((dd, ordering.arrange(order, loc, idx)))
             d += timedelta(days=1)
         return out
 
@@ -818,7 +833,7 @@ class SimulatorServer(StandInServer):
     def _upload_minute(self, p, dev, start, end):
         points = []
         sums = {k: 0 for k in TERMS}
-        for dd, idx in self._minute_slots(p, start, end, dev.sn):
+        for dd, idx in self._minute_slots(p, start, end, dev.sn, "device/uploadData"):
             vals = dd["devices"][dev.sn]
             if dev.device_type == 0:
                 points.extend(self._type0_points(p, dev, dd, idx))
@@ -909,7 +924,7 @@ class SimulatorServer(StandInServer):
         start, end = self._window(params, 24)
         p = self.fleet.plant(dev.plant_id)
         recs = []
-        for dd, idx in self._minute_slots(p, start, end, dev.sn):
+        for dd, idx in self._minute_slots(p, start, end, dev.sn, "device/historyDataCommon"):
             recs += self._records(p, dev, dd, idx, realtime=False)
         return RawJson("[" + ",".join(recs) + "]")
 
@@ -1034,7 +1049,7 @@ class SimulatorServer(StandInServer):
         data = []
         if unit == 0:
             # the monitor measures the house around the clock: every sample it sent, night included
-            for dd, idx in self._minute_slots(p, start, end, p.module_sn):
+            for dd, idx in self._minute_slots(p, start, end, p.module_sn, "device/secData"):
                 v = dd["plant"]
                 for i in idx:
                     data.append(
@@ -1179,7 +1194,7 @@ class SimulatorServer(StandInServer):
     def _ep_device_emsHistoryData(self, app, params):
         p, (start, end) = self._ems_window(app, params, 24)
         out = []
-        for dd, idx in self._minute_slots(p, start, end, p.module_sn):
+        for dd, idx in self._minute_slots(p, start, end, p.module_sn, "device/emsHistoryData"):
             out += self._ems_points(p, dd, idx, text=True)
         return out
 
@@ -1192,7 +1207,7 @@ class SimulatorServer(StandInServer):
         three = any(d.phases == 3 for d in p.devices)
         second = p.plant_type == 3
         out = []
-        for dd, idx in self._minute_slots(p, start, end, p.module_sn):
+        for dd, idx in self._minute_slots(p, start, end, p.module_sn, "device/emsHistoryData4Meter"):
             v = dd["plant"]
             el = self._electrics(p, p.devices[0], dd)
             cum = {k: np.cumsum(v[k]) for k in ("imp", "exp", "pv")}
