@@ -569,8 +569,8 @@ class Fleet:
                 self._daily[k][:, d] = res[k].sum(axis=1)
                 if store is not None:
                     store[k][:, j] = res[k]
-            for k, f in physics.flows(res["pv"], res["load"], res["chg"], res["dis"]).items():
-                self._daily[k][:, d] = f.sum(axis=1)
+            for k, f in physics.flows(res["pv"], res["load"], res["chg"], res["dis"], daily=True).items():
+                self._daily[k][:, d] = f
             if store is not None:
                 store["soc"][:, j] = res["soc"]
             self._dev_pv_daily[:, d] = self._daily["pv"][self._dev_plant_idx, d]

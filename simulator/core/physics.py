@@ -550,8 +550,9 @@ FLOWS = (
 )
 
 
-def flows(pv, load, chg, dis) -> dict:
-    """The seven energy flows of intervals (whole W, arrays of any shape) from their balanced terms.
+def flows(pv, load, chg, dis, daily: bool = False) -> dict:
+    """The seven energy flows of intervals (whole W, arrays of any shape) from their balanced terms; with
+    `daily`, their sums over the last axis.
 
     The rule the dispatch follows: PV serves the load first, then charges the battery, and the rest is
     exported; the battery's discharge serves the load PV left, and the rest is exported; the grid supplies
@@ -563,6 +564,10 @@ def flows(pv, load, chg, dis) -> dict:
     pv_to_load = np.minimum(pv, load)
     battery_to_load = np.minimum(dis, load - pv_to_load)
     pv_to_battery = np.minimum(chg, pv - pv_to_load)
+    if daily:  # the other flows are linear in these three and the terms: derive them from the sums
+        pv, load, chg, dis, pv_to_load, battery_to_load, pv_to_battery = (
+            x.sum(axis=-1) for x in (pv, load, chg, dis, pv_to_load, battery_to_load, pv_to_battery)
+        )
     return {
         "pv_to_load": pv_to_load,
         "pv_to_battery": pv_to_battery,

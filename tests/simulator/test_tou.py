@@ -123,6 +123,12 @@ def test_the_flows_add_up(tou, sampled):
         for f in FLOWS:
             kwh = df[f[:-2] + "_kwh"].to_numpy(dtype=float)
             assert np.allclose(kwh, t[f] * 5 / 60 / 1000)
+    # the daily sums (what the stand-ins' counters and statistics add up) are the intervals' sums
+    for i, df in sampled.items():
+        per_day = df.groupby("day")[FLOWS].sum()
+        for day, row in per_day.iloc[::9].iterrows():
+            d = (day - tou.start_date).days
+            assert [int(tou.daily_array(tou.plants[i], f[:-2], d, d + 1)[0]) for f in FLOWS] == row.tolist()
     # a self-consumption battery never meets the grid
     assert daily(tou, tou.plants[1], "grid_to_battery").sum() == daily(tou, tou.plants[1], "battery_to_grid").sum() == 0
 
