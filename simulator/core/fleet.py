@@ -10,6 +10,7 @@ self-consumption fleet's. The truth frames carry each interval's energy flows (`
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 from collections import OrderedDict
@@ -516,11 +517,11 @@ class Fleet:
         tou = None
         if any(self.plants[i].tou for i in idxs):
             tou = physics.TouDay(
-                np.zeros((P, BLOCK_DAYS, SLOTS), dtype=np.int8),
-                np.zeros(P),
-                np.zeros((P, BLOCK_DAYS)),
-                np.zeros(P),
-                np.zeros(P),
+                mode=np.zeros((P, BLOCK_DAYS, SLOTS), dtype=np.int8),
+                charge_w=np.zeros(P),
+                target_wh=np.zeros((P, BLOCK_DAYS)),
+                discharge_w=np.zeros(P),
+                floor_wh=np.zeros(P),
             )
         for tz, rows in groups.items():
             ph = [self._phys[idxs[r]] for r in rows]
@@ -529,8 +530,8 @@ class Fleet:
             load[rows] = b
             if tou is not None:
                 t = physics.tou_block(self.seed, ph, self._cals[tz], block)
-                for name in ("mode", "charge_w", "target_wh", "discharge_w", "floor_wh"):
-                    getattr(tou, name)[rows] = getattr(t, name)
+                for f in dataclasses.fields(t):
+                    getattr(tou, f.name)[rows] = getattr(t, f.name)
         return pv, load, tou
 
     def _split_pv(self, pv: np.ndarray, fracs: tuple) -> list[np.ndarray]:

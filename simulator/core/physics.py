@@ -420,7 +420,7 @@ def tou_block(seed: int, plants: list[PlantPhysics], cal: TzCalendar, block: int
     day (PV may top it up) and in the evening peak discharges at full power down to the reserve, the load
     first and the rest to the grid (arbitrage, or a virtual power plant's call). Elementwise per plant,
     like `block_inputs`."""
-    utc, valid, hour, weekday, doy = cal.block_times(block)
+    _, valid, hour, _, _ = cal.block_times(block)
     P = len(plants)
     d0 = block * BLOCK_DAYS
     mode = np.zeros((P, BLOCK_DAYS, SLOTS), dtype=np.int8)
