@@ -5,11 +5,11 @@ sent to it, so its rates stay within [0, 1]."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
-import numpy as np
 import pytest
 
+from ..tou import trading_days
 from .client import Api
 
 TF = "%Y-%m-%d %H:%M:%S"
@@ -24,14 +24,16 @@ def tou(make_simulator) -> Api:
 
 
 def trading_day(fleet, plant) -> date:
-    """The first day of the plant's that charged the battery from the grid and exported from it, with less
-    self-supply than it bought for the battery (the rates from day totals leave [0, 1] if there is one)."""
-    days = {k: fleet.daily_array(plant, k, 0, 300) for k in ("grid_to_battery", "battery_to_grid", "load", "imp")}
-    both = (days["grid_to_battery"] > 0) & (days["battery_to_grid"] > 0)
-    odd = both & (days["imp"] > days["load"])
-    i = int(np.argmax(odd)) if odd.any() else int(np.argmax(both))
-    assert both[i]
-    return fleet.start_date + timedelta(days=i)
+    """The plant's first trading day on which it bought more than its load (the rates from day totals leave
+    [0, 1] there), else its first trading day."""
+
+    def bought_more_than_load(day: date) -> bool:
+        d = (day - fleet.start_date).days
+        s = fleet.daily_sums(plant, d, d + 1)
+        return s["imp"] > s["load"]
+
+    days = trading_days(fleet, plant)
+    return next((d for d in days if bought_more_than_load(d)), days[0])
 
 
 def whole_day(day: date) -> dict:

@@ -4,11 +4,9 @@ truth's flows, so they stay right when the battery charges from the grid or expo
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-import numpy as np
 import pytest
 
+from ..tou import trading_days
 from .test_series import PLANT_COLS, assert_matches, oracle, zone_of
 
 DERIVED = {"directConsumption": "direct_w", "selfConsumption": "selfcons_w", "selfSupply": "selfsupply_w"}
@@ -17,12 +15,7 @@ DERIVED = {"directConsumption": "direct_w", "selfConsumption": "selfcons_w", "se
 def trading_day(fleet, plant):
     """The plant's first day from June that charged the battery from the grid and exported from it while the
     sun still shone (there the flows differ from what the day's terms alone suggest)."""
-    d0 = 150
-    both = (fleet.daily_array(plant, "grid_to_battery", d0, 300) > 0) & (
-        fleet.daily_array(plant, "battery_to_grid", d0, 300) > 0
-    )
-    for i in np.nonzero(both)[0]:
-        day = fleet.start_date + timedelta(days=d0 + int(i))
+    for day in trading_days(fleet, plant, first=150):
         df = fleet.plant_day(plant.plant_id, day)
         if ((df.battery_to_grid_w > 0) & (df.pv_w > 0)).any():
             return day

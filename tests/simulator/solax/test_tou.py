@@ -10,6 +10,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
+from ..tou import trading_days
 from .conftest import KWH_001, KWH_01, Cloud, Truth, epoch
 
 
@@ -21,11 +22,7 @@ def trading_day(fleet, plant):
     """The plant's first day from June that charged the battery from the grid and exported from it, and the
     first instant of each whose latest upload reports a running flow: ten minutes into two intervals of it
     in a row (an upload reports the 5 minutes before it, at the dongle's own phase)."""
-    d0 = 150
-    both = (fleet.daily_array(plant, "grid_to_battery", d0, 300) > 0) & (
-        fleet.daily_array(plant, "battery_to_grid", d0, 300) > 0
-    )
-    day = fleet.start_date + timedelta(days=d0 + int(np.argmax(both)))
+    day = trading_days(fleet, plant, first=150)[0]
     df = fleet.plant_day(plant.plant_id, day)
 
     def first(flow):
