@@ -857,8 +857,8 @@ class SimulatorServer(StandInServer):
                             "sellPower": exp,
                         }
                     )
-                    for k in sums:
-                        sums[k] += int(vals[k][i])
+                for k in sums:
+                    sums[k] += int(vals[k][idx].sum())
         total = None if dev.device_type == 0 else self._storage_total(sums)
         return self._damage(points), total
 
@@ -1062,8 +1062,8 @@ class SimulatorServer(StandInServer):
                             "sellPower": int(v["exp"][i]),
                         }
                     )
-                    for k in sums:
-                        sums[k] += int(v[k][i])
+                for k in sums:
+                    sums[k] += int(v[k][idx].sum())
             data = self._damage(data)
         else:
             for label, d0, d1 in self._buckets(p, start, end, unit):
