@@ -11,8 +11,9 @@ the conformed layer gives (SAJ: power × 5 min); a missing sample is a gap, not 
 plant-local, keyed by `hour_utc`, so days of
 23 and 25 hours (daylight-saving time) give 23 and 25 rows.
 
-Definitions: self_consumed = pv − grid_export; self_consumption_rate = self_consumed / pv;
-self_sufficiency_rate = (load − grid_import) / load; NULL where the denominator is zero or unknown.
+Definitions (README, "Definitions"): each measured interval is split into energy flows; self_consumption_rate
+= (pv_to_load + pv_to_battery) / pv, self_sufficiency_rate = (pv_to_load + battery_to_load) / load, in [0, 1]
+on any day; NULL where the denominator is zero or unknown.
 """
 
 import time
@@ -83,7 +84,7 @@ MARTS = [
     Mart(
         "plant_energy_hourly",
         conformed=("samples",),
-        deps=("device_energy_hourly", "plants"),
+        deps=(),
         description="Per (vendor, plant) and plant-local hour (keyed by hour_utc), kWh: from the load monitor where "
         "the plant has one (battery from its storage inverter), otherwise from its inverters. Where an inverter's PV "
         "meter stands for the whole plant (AC-coupled storage), the plant's PV is that meter's. Plants whose "
@@ -91,18 +92,20 @@ MARTS = [
     ),
     Mart(
         "self_consumption_daily",
-        conformed=(),
+        conformed=("plants", "devices", "plant_day_totals", "device_day_totals"),
         deps=("plant_energy_hourly",),
-        description="Per (vendor, plant) and local day: energies (kWh), self_consumed = pv − grid_export, "
-        "self_consumption_rate = self_consumed / pv, self_sufficiency_rate = (load − grid_import) / load "
-        "(NULL where the denominator is zero or unknown).",
+        description="Per (vendor, plant) and local day: energies (kWh), the energy flows, self_consumption_rate = "
+        "(pv_to_load + pv_to_battery) / pv and self_sufficiency_rate = (pv_to_load + battery_to_load) / load (NULL "
+        "where the denominator is zero or unknown), and how much was measured: coverage, and energy_basis "
+        "('samples'; 'counters' where the vendor's own day counters fill a gap; 'incomplete').",
     ),
     Mart(
         "self_consumption_monthly",
         conformed=(),
         deps=("self_consumption_daily",),
-        description="Per (vendor, plant) and month: the daily table summed, rates recomputed from the sums; rebuilt "
-        "for every month the partition's days touch.",
+        description="Per (vendor, plant) and month: the daily table summed; each rate from the days that have both "
+        "its numerator and its denominator (rated_days_pv, rated_days_load), the days counted by energy_basis; "
+        "rebuilt for every month the partition's days touch.",
         day_column=None,
     ),
     Mart(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import ordering
 from .envelopes import REFERENCE_ENVELOPES, STYLES
 from .server import SimulatorServer
 
@@ -22,6 +23,20 @@ def add_arguments(ap) -> None:
         help=f"answer ENDPOINT (e.g. plant/getPlantStatisticsData) in STYLE ({', '.join(STYLES)}); "
         "repeatable, applied after --reference-envelopes",
     )
+    ap.add_argument(
+        "--stamp-order",
+        action="store_true",
+        help="serve the samples of every window sorted by their local time stamp, so a fall-back day's "
+        "repeated stamps come in adjacent pairs (default: time order)",
+    )
+    ap.add_argument(
+        "--sample-order",
+        action="append",
+        default=[],
+        metavar="ENDPOINT=ORDER",
+        help=f"serve ENDPOINT's samples in ORDER ({', '.join(ordering.ORDERS)}); repeatable, applied after "
+        "--stamp-order",
+    )
 
 
 def build(fleet, args, faults) -> SimulatorServer:
@@ -31,6 +46,12 @@ def build(fleet, args, faults) -> SimulatorServer:
         if not sep:
             raise SystemExit(f"--envelope wants ENDPOINT=STYLE, got {item!r}")
         shapes[endpoint.strip("/ ")] = style.strip()
+    order = dict.fromkeys(ordering.ENDPOINTS, "stamp") if args.stamp_order else {}
+    for item in args.sample_order:
+        endpoint, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--sample-order wants ENDPOINT=ORDER, got {item!r}")
+        order[endpoint.strip("/ ")] = value.strip()
     try:
         return SimulatorServer(
             fleet,
@@ -40,9 +61,10 @@ def build(fleet, args, faults) -> SimulatorServer:
             token_ttl_s=args.token_ttl,
             faults=faults,
             envelopes=shapes,
+            sample_order=order,
         )
     except ValueError as e:
-        raise SystemExit(f"--envelope: {e}") from None
+        raise SystemExit(f"--envelope or --sample-order: {e}") from None
 
 
 def banner(server: SimulatorServer, args) -> list[str]:

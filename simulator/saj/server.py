@@ -5,7 +5,8 @@ Guarantees: every answer is derived from the fleet's truth as of the fleet's clo
 its interval ended, minus any lateness fault); the endpoints agree with each other (a realtime record is the
 latest history record, history records and uploadData points share their measurements, statistics and
 energies are integrals of the same 5-minute powers); answers are in the shape of the captured real
-responses unless `envelopes` asks for another of the reference's shapes (see `envelopes.py`).
+responses unless `envelopes` asks for another of the reference's shapes (see `envelopes.py`); samples in
+time order unless `sample_order` asks for the repeated hour's stamps sorted (see `ordering.py`).
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ import numpy as np
 import pandas as pd
 
 from ..core.faults import Faults
-from ..core.fleet import KEYS, STEP_S, STRING_MODELS, Device, Fleet, Plant, _h, _u
+from ..core.fleet import FLOW_KEYS, KEYS, STEP_S, STRING_MODELS, Device, Fleet, Plant, _h, _u
 from ..core.http import Answer, StandInServer
 from ..core.physics import SOC_MAX, SOC_MIN
-from . import electrical, envelopes
+from . import electrical, envelopes, ordering
 from .envelopes import RawJson
 from .records import KWH, TFMT, inv_times, inverter_records
 
@@ -55,6 +56,7 @@ ENDPOINTS = {
 }
 PAGE_MSG = "查询成功"  # the page endpoints' message, in Chinese whatever the language asked
 USABLE = SOC_MAX - SOC_MIN  # the share of a battery's capacity the dispatch uses
+TERMS = KEYS + FLOW_KEYS  # what energy sums carry: the six terms and the flows (self-use figures need those)
 
 MSG_SYSTEM = "System error, please try again later"
 MSG_TOKEN = "accessToken does not exist"
@@ -125,7 +127,8 @@ def _endpoint(msg: str = "request success"):
 class SimulatorServer(StandInServer):
     """Serve ``fleet`` as SAJ's Open Platform on 127.0.0.1:port (0 = a free port). Use start()/stop() or ``with``.
 
-    envelopes: {endpoint: style} answers those endpoints in another shape of the reference (envelopes.py).
+    envelopes: {endpoint: style} answers those endpoints in another shape of the reference (envelopes.py);
+    sample_order: {endpoint: "time" | "stamp"} the order of their samples (ordering.py).
     """
 
     api_prefix = PREFIX
@@ -141,11 +144,13 @@ class SimulatorServer(StandInServer):
         faults: Faults | None = None,
         host: str = "127.0.0.1",
         envelopes: dict | None = None,
+        sample_order: dict | None = None,
     ):
         self.token_ttl_s = token_ttl_s
         self._tokens: dict[str, tuple[str, float]] = {}  # app id -> (token, issued monotonic)
         self._token_counter = 0
         self.set_envelopes(envelopes or {})
+        self.set_sample_order(sample_order or {})
         # the plant owner's OpenAPI key pair, which plantAuthByOpenapiKey takes
         digest = hashlib.sha256(f"saj-simulator-openapi-{fleet.seed}".encode()).hexdigest().upper()
         self.openapi_key, self.openapi_credentials = digest[:32], digest[32:]
@@ -160,14 +165,24 @@ class SimulatorServer(StandInServer):
         """Answer these endpoints in these shapes ({endpoint: style}); the others in the default shape."""
         self.envelopes = envelopes.checked(mapping, ENDPOINTS)
 
+    def set_sample_order(self, mapping: dict) -> None:
+        """Serve these endpoints' samples in these orders ({endpoint: "time" | "stamp"}); the others in time order."""
+        self.sample_order = ordering.checked(mapping)
+
     def admin_routes(self) -> dict:
         def post(params, body):
             self.set_envelopes(json.loads(body or b"{}"))
             return 200, {"ok": True, "envelopes": self.envelopes}
 
+        def post_order(params, body):
+            self.set_sample_order(json.loads(body or b"{}"))
+            return 200, {"ok": True, "sample_order": self.sample_order}
+
         return {
             ("GET", "/admin/saj/envelopes"): lambda params, body: (200, self.envelopes),
             ("POST", "/admin/saj/envelopes"): post,
+            ("GET", "/admin/saj/sample-order"): lambda params, body: (200, self.sample_order),
+            ("POST", "/admin/saj/sample-order"): post_order,
         }
 
     # ------------------------------------------------------------------ request handling
@@ -343,7 +358,7 @@ class SimulatorServer(StandInServer):
         d0 = max(d0, 0)
         avail = self._cutoff()
         lim = min(limit_ts, avail)
-        keys = ["pv"] if sn else KEYS
+        keys = ["pv"] if sn else TERMS
         out = {k: 0 for k in keys}
         if d1 <= d0:
             return out
@@ -373,7 +388,7 @@ class SimulatorServer(StandInServer):
         fl = self.fleet
         if sn:
             return {"pv": int(fl.device_daily_pv(fl.device(sn), d0, d1).sum())}
-        return {k: int(fl.daily_array(plant, k, d0, d1).sum()) for k in KEYS}
+        return {k: int(fl.daily_array(plant, k, d0, d1).sum()) for k in TERMS}
 
     def _periods(self, day: date) -> dict:
         """Day indices where the month, the year and the commissioning of `day` start."""
@@ -420,45 +435,53 @@ class SimulatorServer(StandInServer):
                 out.append((b0, self._dindex(b0), self._dindex(b1)))
         return out
 
+    @staticmethod
+    def _self_use(s: dict) -> tuple[float, ...]:
+        """(pv, load, buy, sell, load bought, PV sold) in kWh from W-slot sums: the platform's self-use
+        figures count what the load took from the grid and what PV sent to it (the flows), so they stay
+        within [0, 1] when the battery charges from the grid or exports (buy and sell alone would not)."""
+        return tuple(s[k] * KWH for k in ("pv", "load", "imp", "exp", "grid_to_load", "pv_to_grid"))
+
     def _storage_total(self, s: dict) -> dict:
-        pv, load, buy, sell = s["pv"] * KWH, s["load"] * KWH, s["imp"] * KWH, s["exp"] * KWH
+        pv, load, buy, sell, load_bought, pv_sold = self._self_use(s)
         r = lambda a, b: float(round(a / b, 4)) if b > 0 else 0
         return {
-            "buyRate": r(buy, load),
-            "loadSelfConsumedRate": r(load - buy, load),
-            "pvSelfConsumedRate": r(pv - sell, pv),
-            "sellRate": r(sell, pv),
+            "buyRate": r(load_bought, load),
+            "loadSelfConsumedRate": r(load - load_bought, load),
+            "pvSelfConsumedRate": r(pv - pv_sold, pv),
+            "sellRate": r(pv_sold, pv),
             "totalBuyEnergy": _r2(buy),
             "totalLoad": _r2(load),
             "totalPVEnergy": _r2(pv),
-            "totalPVSelfConsumption": _r2(pv - sell),
-            "totalSelfConsumption": _r2(load - buy),
+            "totalPVSelfConsumption": _r2(pv - pv_sold),
+            "totalSelfConsumption": _r2(load - load_bought),
             "totalSellEnergy": _r2(sell),
         }
 
     def _sec_total(self, s: dict) -> dict:
-        pv, load, buy, sell = s["pv"] * KWH, s["load"] * KWH, s["imp"] * KWH, s["exp"] * KWH
+        pv, load, buy, sell, load_bought, pv_sold = self._self_use(s)
         r = lambda a, b: float(round(a / b, 3)) if b > 0 else 0
         return {
             "buyEnergy": _r2(buy),
             "chargeEnergy": _r2(s["chg"] * KWH),
             "dischargeEnergy": _r2(s["dis"] * KWH),
             "energyUnit": "kWh",
-            "loadBuyRate": r(buy, load),
+            "loadBuyRate": r(load_bought, load),
             "loadEnergy": _r2(load),
-            "loadSelfConsumedEnergy": _r2(load - buy),
-            "loadSelfConsumedRate": r(load - buy, load),
+            "loadSelfConsumedEnergy": _r2(load - load_bought),
+            "loadSelfConsumedRate": r(load - load_bought, load),
             "pvEnergy": _r2(pv),
-            "pvSelfConsumedEnergy": _r2(pv - sell),
-            "pvSelfConsumedRate": r(pv - sell, pv),
-            "pvSellRate": r(sell, pv),
+            "pvSelfConsumedEnergy": _r2(pv - pv_sold),
+            "pvSelfConsumedRate": r(pv - pv_sold, pv),
+            "pvSellRate": r(pv_sold, pv),
             "sellEnergy": _r2(sell),
         }
 
-    def _minute_slots(self, plant: Plant, start: datetime, end: datetime, sn: str):
+    def _minute_slots(self, plant: Plant, start: datetime, end: datetime, sn: str, endpoint: str):
         """[(day data, indices)] of the samples of `sn` (a device or a load monitor) with local stamp in
-        [start, end] that are served."""
+        [start, end] that are served, in the endpoint's sample order."""
         fl = self.fleet
+        order = self.sample_order.get(endpoint, "time")
         out = []
         d = start.date()
         s0, s1 = start.strftime(TFMT), end.strftime(TFMT)
@@ -470,7 +493,7 @@ class SimulatorServer(StandInServer):
                 sel = np.array([s0 <= t <= s1 for t in loc], dtype=bool) & fl.reported_mask(sn, dd)
                 idx = np.nonzero(sel)[0]
                 if len(idx):
-                    out.append((dd, idx))
+                    out.append((dd, ordering.arrange(order, loc, idx)))
             d += timedelta(days=1)
         return out
 
@@ -809,8 +832,8 @@ class SimulatorServer(StandInServer):
 
     def _upload_minute(self, p, dev, start, end):
         points = []
-        sums = {k: 0 for k in KEYS}
-        for dd, idx in self._minute_slots(p, start, end, dev.sn):
+        sums = {k: 0 for k in TERMS}
+        for dd, idx in self._minute_slots(p, start, end, dev.sn, "device/uploadData"):
             vals = dd["devices"][dev.sn]
             if dev.device_type == 0:
                 points.extend(self._type0_points(p, dev, dd, idx))
@@ -818,6 +841,7 @@ class SimulatorServer(StandInServer):
                 for i in idx:
                     pv, load, imp, exp = (int(vals[k][i]) for k in ("pv", "load", "imp", "exp"))
                     chg, dis, soc = int(vals["chg"][i]), int(vals["dis"][i]), int(vals["soc"][i])
+                    own = load - int(vals["grid_to_load"][i])  # the load served on site (PV and battery)
                     if _u(self.fleet.seed, "bms", dev.sn, int(dd["utc"][i])) < 0.004:
                         soc = -1
                     points.append(
@@ -829,12 +853,12 @@ class SimulatorServer(StandInServer):
                             "dischargePower": dis,
                             "loadPower": load,
                             "pvPower": pv,
-                            "selfUsePower": load - imp,
+                            "selfUsePower": own,
                             "sellPower": exp,
                         }
                     )
-                    for k in sums:
-                        sums[k] += int(vals[k][i])
+                for k in sums:
+                    sums[k] += int(vals[k][idx].sum())
         total = None if dev.device_type == 0 else self._storage_total(sums)
         return self._damage(points), total
 
@@ -871,7 +895,7 @@ class SimulatorServer(StandInServer):
     def _upload_buckets(self, p, dev, start, end, unit):
         inf = float("inf")
         data = []
-        tot = {k: 0 for k in KEYS}
+        tot = {k: 0 for k in TERMS}
         for label, d0, d1 in self._buckets(p, start, end, unit):
             stamp = label.strftime(TFMT)
             if dev.device_type == 0:
@@ -887,7 +911,7 @@ class SimulatorServer(StandInServer):
                         "dataTime": stamp,
                         "loadEnergy": _r2(s["load"] * KWH),
                         "pVEnergy": _r2(s["pv"] * KWH),
-                        "selfConsumption": _r2((s["pv"] - s["exp"]) * KWH),
+                        "selfConsumption": _r2((s["pv"] - s["pv_to_grid"]) * KWH),
                         "sellEnergy": _r2(s["exp"] * KWH),
                     }
                 )
@@ -900,7 +924,7 @@ class SimulatorServer(StandInServer):
         start, end = self._window(params, 24)
         p = self.fleet.plant(dev.plant_id)
         recs = []
-        for dd, idx in self._minute_slots(p, start, end, dev.sn):
+        for dd, idx in self._minute_slots(p, start, end, dev.sn, "device/historyDataCommon"):
             recs += self._records(p, dev, dd, idx, realtime=False)
         return RawJson("[" + ",".join(recs) + "]")
 
@@ -1021,26 +1045,25 @@ class SimulatorServer(StandInServer):
             raise ApiError(10021, MSG_NO_MONITOR)
         unit = self._int_param(params, "timeUnit", None, 0, 3)
         start, end = self._window(params, 24 if unit == 0 else None)
-        sums = {k: 0 for k in KEYS}
+        sums = {k: 0 for k in TERMS}
         data = []
         if unit == 0:
             # the monitor measures the house around the clock: every sample it sent, night included
-            for dd, idx in self._minute_slots(p, start, end, p.module_sn):
+            for dd, idx in self._minute_slots(p, start, end, p.module_sn, "device/secData"):
                 v = dd["plant"]
                 for i in idx:
-                    imp = int(v["imp"][i])
                     data.append(
                         {
                             "dataTime": dd["local"][i],
                             "pvPower": int(v["pv"][i]),
                             "loadPower": int(v["load"][i]),
-                            "selfUsePower": int(v["load"][i]) - imp,
-                            "buyPower": imp,
+                            "selfUsePower": int(v["load"][i]) - int(v["grid_to_load"][i]),
+                            "buyPower": int(v["imp"][i]),
                             "sellPower": int(v["exp"][i]),
                         }
                     )
-                    for k in sums:
-                        sums[k] += int(v[k][i])
+                for k in sums:
+                    sums[k] += int(v[k][idx].sum())
             data = self._damage(data)
         else:
             for label, d0, d1 in self._buckets(p, start, end, unit):
@@ -1054,7 +1077,7 @@ class SimulatorServer(StandInServer):
                         "loadEnergy": _r2(s["load"] * KWH),
                         "sellEnergy": _r2(s["exp"] * KWH),
                         "buyEnergy": _r2(s["imp"] * KWH),
-                        "selfUseEnergy": _r2((s["load"] - s["imp"]) * KWH),
+                        "selfUseEnergy": _r2((s["load"] - s["grid_to_load"]) * KWH),
                     }
                 )
         return {"dataList": [{"moduleSn": p.module_sn, "timeUnit": unit, "total": self._sec_total(sums), "data": data}]}
@@ -1069,11 +1092,11 @@ class SimulatorServer(StandInServer):
         v = {k: dd["plant"][k][idx] for k in KEYS + ["soc"]}
         day = self._day_of(dd)
         di = self._dindex(day)
-        cum = {k: np.cumsum(dd["plant"][k])[idx] for k in KEYS}
-        e = {"today": {k: cum[k] * KWH for k in KEYS}}
+        cum = {k: np.cumsum(dd["plant"][k])[idx] for k in TERMS}
+        e = {"today": {k: cum[k] * KWH for k in TERMS}}
         for period, d0 in self._periods(day).items():
             base = self._earlier(p, None, d0, di)
-            e[period] = {k: (base[k] + cum[k]) * KWH for k in KEYS}
+            e[period] = {k: (base[k] + cum[k]) * KWH for k in TERMS}
         if text:
             num = lambda a: [f"{x:.2f}" for x in np.broadcast_to(a, (n,)).tolist()]
             whole = lambda a: list(map(str, np.broadcast_to(a, (n,)).astype(np.int64).tolist()))
@@ -1143,8 +1166,8 @@ class SimulatorServer(StandInServer):
                     "yearGridConsumpEnergy": num(y["imp"]),
                     "yearFeedInEnergy": num(y["imp"]),
                     "yearGridFeedInEnergy": num(y["exp"]),
-                    "yearGridFeedInBatEnergy": num(0),  # batteries never export
-                    "yearGridFeedInPVEnergy": num(y["exp"]),
+                    "yearGridFeedInBatEnergy": num(y["battery_to_grid"]),
+                    "yearGridFeedInPVEnergy": num(y["pv_to_grid"]),
                     "yearPVEnergy": num(y["pv"]),
                     "yearSellEnergy": num(y["exp"]),
                     "yearTotalLoadEnergy": num(y["load"]),
@@ -1171,7 +1194,7 @@ class SimulatorServer(StandInServer):
     def _ep_device_emsHistoryData(self, app, params):
         p, (start, end) = self._ems_window(app, params, 24)
         out = []
-        for dd, idx in self._minute_slots(p, start, end, p.module_sn):
+        for dd, idx in self._minute_slots(p, start, end, p.module_sn, "device/emsHistoryData"):
             out += self._ems_points(p, dd, idx, text=True)
         return out
 
@@ -1184,7 +1207,7 @@ class SimulatorServer(StandInServer):
         three = any(d.phases == 3 for d in p.devices)
         second = p.plant_type == 3
         out = []
-        for dd, idx in self._minute_slots(p, start, end, p.module_sn):
+        for dd, idx in self._minute_slots(p, start, end, p.module_sn, "device/emsHistoryData4Meter"):
             v = dd["plant"]
             el = self._electrics(p, p.devices[0], dd)
             cum = {k: np.cumsum(v[k]) for k in ("imp", "exp", "pv")}

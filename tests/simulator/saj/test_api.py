@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from simulator import Faults, SimulatorServer, client_sign
+from simulator.saj import ordering
 from simulator.saj.envelopes import REFERENCE_ENVELOPES
 from simulator.saj.server import ENDPOINTS
 
@@ -528,6 +529,10 @@ def test_cli_serves_until_stopped():
             "--reference-envelopes",
             "--envelope",
             "device/alarmList=errCode",
+            "--tou",
+            "--stamp-order",
+            "--sample-order",
+            "device/secData=time",
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -551,6 +556,10 @@ def test_cli_serves_until_stopped():
         token = {"accessToken": r.json()["data"]["access_token"]}
         alarms = requests.get(f"{base}/open/api/device/alarmList", params={"appId": app}, headers=token, timeout=5)
         assert alarms.json()["errCode"] == 0  # --envelope after --reference-envelopes (which says code 0)
+        admin = base.removesuffix("/prod-api") + "/admin"
+        assert requests.get(f"{admin}/fleet", timeout=5).json()["tou"] is True
+        order = requests.get(f"{admin}/saj/sample-order", timeout=5).json()
+        assert order == {**dict.fromkeys(ordering.ENDPOINTS, "stamp"), "device/secData": "time"}
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
