@@ -17,14 +17,14 @@ WITH meters AS (
 ),
 series_rows AS (
     SELECT 'load_monitor' AS stream, b.plant_id, m.device_id, 'EnergyBalance' AS set_type, b.time_zone, b.start_utc,
-           b.end_utc, b.resolution_s,
+           b.end_utc, b.resolution_s, b.fold_ambiguous,
            b.plausible, b.pv_wh, b.load_wh, b.grid_import_wh, b.grid_export_wh, b.battery_charge_wh,
            b.battery_discharge_wh, b.self_supply_wh, b.battery_soc_pct, b.fetched_at
     FROM stg_energy_balance AS b
     JOIN meters AS m ON m.plant_id = b.plant_id
     UNION ALL BY NAME
-    SELECT 'device' AS stream, plant_id, device_id, set_type, time_zone, start_utc, end_utc, resolution_s, plausible,
-           pv_wh,
+    SELECT 'device' AS stream, plant_id, device_id, set_type, time_zone, start_utc, end_utc, resolution_s,
+           fold_ambiguous, plausible, pv_wh,
            CAST(NULL AS DOUBLE) AS load_wh, CAST(NULL AS DOUBLE) AS grid_import_wh,
            CAST(NULL AS DOUBLE) AS grid_export_wh, battery_charge_wh, battery_discharge_wh,
            CAST(NULL AS DOUBLE) AS self_supply_wh, battery_soc_pct, fetched_at

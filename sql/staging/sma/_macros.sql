@@ -34,7 +34,8 @@ CREATE OR REPLACE TEMP MACRO sma_local_instant(tz, ts_local) AS local_to_utc(tz,
 
 -- The rows of the measurement-set answers of `ep` in `raw` (`set`: one object per row, `time` = the END of the
 -- row's interval) with the interval each stands for. Columns: plant_id, device_id, set_type, response_id,
--- fetched_at, time_zone, resolution_s, ts_sent (as sent), start_utc, end_utc, elapsed_s, p (the row's JSON).
+-- fetched_at, time_zone, resolution_s, ts_sent (as sent), start_utc, end_utc, elapsed_s, p (the row's JSON),
+-- fold_ambiguous (a local stamp of the repeated hour sent once: its instant is a guess).
 --
 -- Time: `basis` says how SMA writes `time`: 'local' (plant wall time, as the captured responses show) or
 -- 'utc' (as SMA's FAQ says). Local stamps of the hour that repeats when daylight-saving time ends are resolved by
@@ -57,7 +58,9 @@ items AS (
     FROM responses
 ),
 stamped AS (
-    SELECT i.*, pl.time_zone, p ->> 'time' AS ts_sent, sma_ts(p ->> 'time') AS ts_local
+    SELECT i.*, pl.time_zone, p ->> 'time' AS ts_sent, sma_ts(p ->> 'time') AS ts_local,
+           CAST(NULL AS DOUBLE) AS copy_key,  -- no counter: a repeated stamp's copies go by their order
+           CAST(p AS VARCHAR) AS payload
     FROM items AS i
     JOIN query_table(plants) AS pl ON pl.plant_id = i.plant_id
 ),
@@ -74,6 +77,7 @@ in_day AS (
     WHERE end_utc > day_start_utc AND end_utc <= day_end_utc
 )
 SELECT plant_id, device_id, set_type, response_id, fetched_at, time_zone, ts_sent, end_utc, p,
+       basis = 'local' AND fold_ambiguous                                          AS fold_ambiguous,
        coalesce(previous_end, day_start_utc)                                      AS start_utc,
        epoch(end_utc) - epoch(coalesce(previous_end, day_start_utc))              AS elapsed_s,
        -- a resolution not known here: the shortest step between the answer's rows
@@ -90,13 +94,14 @@ CREATE OR REPLACE TEMP MACRO sma_pv_limit_wh(rated_w, elapsed_s) AS
     CASE WHEN rated_w > 0 THEN 1.2 * rated_w * elapsed_s / 3600.0 END;
 
 -- The samples of SMA's rows (a relation with stream, plant_id, device_id, set_type, start_utc, end_utc,
--- resolution_s, time_zone, plausible, fetched_at and the energies in Wh: pv_wh, load_wh, grid_import_wh,
--- grid_export_wh, battery_charge_wh, battery_discharge_wh, self_supply_wh; battery_soc_pct at the row's end): one
--- sample per interval of the row's resolution, aligned on it (so no sample crosses a local hour). A row that
--- carries more than its interval (after rows SMA left out, or the day's first row after a silent night) is
--- spread over the intervals it covers in proportion to time: its energies are known, their distribution is not,
--- so such samples are not `exact`. A row that is not plausible lends no PV. Within a set, a term is NULL where a
--- row covering the interval lacks it; a device's sets (each with its own terms) are then combined per interval.
+-- resolution_s, time_zone, fold_ambiguous, plausible, fetched_at and the energies in Wh: pv_wh, load_wh,
+-- grid_import_wh, grid_export_wh, battery_charge_wh, battery_discharge_wh, self_supply_wh; battery_soc_pct at the
+-- row's end): one sample per interval of the row's resolution, aligned on it (so no sample crosses a local hour).
+-- A row that carries more than its interval (after rows SMA left out, or the day's first row after a silent
+-- night) is spread over the intervals it covers in proportion to time: its energies are known, their distribution
+-- is not, so such samples are not `exact`; nor are those of a row whose instant is a guess (fold_ambiguous). A row
+-- that is not plausible lends no PV. Within a set, a term is NULL where a row covering the interval lacks it; a
+-- device's sets (each with its own terms) are then combined per interval.
 CREATE OR REPLACE TEMP MACRO sma_samples(series_rows) AS TABLE
 WITH cells AS (
     SELECT r.*, unnest(range(CAST(floor(epoch(r.start_utc) / r.resolution_s) AS BIGINT),
@@ -108,7 +113,8 @@ pieces AS (
     SELECT *,
            (least(epoch(end_utc), (cell + 1) * resolution_s) - greatest(epoch(start_utc), cell * resolution_s))
                / (epoch(end_utc) - epoch(start_utc))                                     AS share,
-           epoch(start_utc) = cell * resolution_s AND epoch(end_utc) = (cell + 1) * resolution_s AS exact,
+           epoch(start_utc) = cell * resolution_s AND epoch(end_utc) = (cell + 1) * resolution_s
+               AND NOT fold_ambiguous                                                    AS exact,
            epoch(end_utc) <= (cell + 1) * resolution_s                                   AS holds_end
     FROM cells
 ),

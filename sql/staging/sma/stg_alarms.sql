@@ -28,7 +28,9 @@ stamped AS (
            NULLIF(trim(e ->> 'message'), '')                         AS message,
            NULLIF(trim(e ->> 'category'), '')                        AS category,
            (e ->> 'status')                                          AS status,
-           sma_ts(e ->> 'time')                                      AS ts_local
+           sma_ts(e ->> 'time')                                      AS ts_local,
+           CAST(NULL AS DOUBLE)                                      AS copy_key,
+           CAST(e AS VARCHAR)                                        AS payload
     FROM items AS i
     JOIN stg_plants AS pl ON pl.plant_id = i.plant_id
     WHERE (e ->> 'status') IN ('Began', 'Ended')

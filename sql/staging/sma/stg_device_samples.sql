@@ -10,6 +10,7 @@ WITH series AS (
 SELECT
     CAST($day AS DATE)                                  AS day,
     s.device_id, s.plant_id, s.set_type, s.time_zone, s.ts_sent, s.start_utc, s.end_utc, s.elapsed_s, s.resolution_s,
+    s.fold_ambiguous,
     sma_wh(s.p, 'pvGeneration')                         AS pv_wh,
     sma_wh(s.p, 'batteryCharging')                      AS battery_charge_wh,
     sma_wh(s.p, 'batteryDischarging')                   AS battery_discharge_wh,

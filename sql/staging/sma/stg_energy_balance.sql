@@ -21,6 +21,7 @@ rating AS (
 SELECT
     CAST($day AS DATE)                                  AS day,
     s.plant_id, s.time_zone, s.ts_sent, s.start_utc, s.end_utc, s.elapsed_s, s.resolution_s,
+    s.fold_ambiguous,
     sma_wh(s.p, 'pvGeneration')                         AS pv_wh,
     sma_wh(s.p, 'totalConsumption')                     AS load_wh,
     sma_wh(s.p, 'gridConsumption')                      AS grid_import_wh,
