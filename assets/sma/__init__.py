@@ -1,6 +1,7 @@
 """SMA Monitoring API's assets: raw landing (group sma_raw), staging (sma_staging), and its mapping into the
-conformed layer (sql/conformed/sma/). SMA gives no independent day counters of devices or plants through the
-Day series it serves, so it fills neither device_day_totals nor plant_day_totals."""
+conformed layer (sql/conformed/sma/). Its plant day totals are the plant's counters as its EnergyBalance rows
+give them (deltas of whole-Wh counters, a row after a gap carrying the gap's energy); it fills no
+device_day_totals (the devices' sets would only repeat what their samples give)."""
 
 from assets.conformed import VendorModels
 from assets.sma.raw import raw_assets
@@ -13,6 +14,7 @@ MODELS = VendorModels(
         "plants": ("stg_plants", "stg_devices"),
         "devices": ("stg_devices",),
         "samples": ("stg_energy_balance", "stg_device_samples", "stg_devices"),
+        "plant_day_totals": ("stg_energy_balance",),
         "alarms": ("stg_alarms",),
     },
 )
