@@ -7,6 +7,7 @@ plants (15-minute rows) in Sydney. The days take in both daylight-saving changes
 replacement day, and the fleet's logger outages. One stand-in and warehouse serve the module.
 """
 
+from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 
 import duckdb
@@ -16,6 +17,7 @@ import pytest
 from simulator import Faults, Fleet
 from simulator.sma import SmaServer
 from tests.assets.sma.conftest import run_days
+from tests.assets.sma.test_tou import flows_at
 from tests.simulator.sma.conftest import Sma
 from tests.support import ENERGIES, lake_of, query, truth_hours
 
@@ -105,7 +107,9 @@ def test_plant_energy_matches_truth_at_5_and_15_minutes_and_on_dst_days(built):
         "bool_and(readable) AND sum(interval_s) = 3600 AS exact, max(ts_utc + to_seconds(interval_s)) AS end_utc "
         "FROM samples WHERE source = 'load_monitor' GROUP BY ALL",
     )
+    daily = _query(built, "SELECT * FROM self_consumption_daily WHERE vendor = 'sma'")
     stats = {r: _stats() for r in RESOLUTIONS}
+    bases, rate_err = Counter(), 0.0
     for day in DAYS:
         for plant in sma.info["plants"]:
             truth = sma.truth_plant(sma.info["plants"].index(plant), day)
@@ -120,9 +124,29 @@ def test_plant_energy_matches_truth_at_5_and_15_minutes_and_on_dst_days(built):
             model = model.merge(flags[["hour_utc", "exact"]], on="hour_utc")
             terms = ENERGIES if plant["has_battery"] else ENERGIES[:4]
             _compare(model, truth, terms, flags.end_utc.max(), (plant["plantId"], day), stats[plant["resolution"]])
+            (row,) = daily[(daily.plant_id == plant["plantId"]) & (daily.day == pd.Timestamp(day))].itertuples()
+            bases[row.energy_basis] += 1
+            served = _served_truth(truth, flags.end_utc.max())
+            for t in terms:  # the day: measured whole, or SMA's counters where its rows carried a gap
+                expected = float(served[t].astype("Float64").sum())
+                assert abs(getattr(row, t) - expected) <= max(0.01 * expected, 0.002), (plant["plantId"], day, t)
+            if row.energy_basis == "samples":  # the rates of the truth's terms split per SMA's interval
+                interval = 300 if plant["resolution"] == "FiveMinutes" else 900
+                split = flows_at(truth.fillna({"battery_charge_kwh": 0, "battery_discharge_kwh": 0}), interval)
+                pv, load = float(truth.pv_kwh.sum()), float(truth.load_kwh.sum())
+                rates = (
+                    (split["pv_to_load_kwh"] + split["pv_to_battery_kwh"]) / pv if pv else None,
+                    (split["pv_to_load_kwh"] + split["battery_to_load_kwh"]) / load,
+                )
+                assert (row.self_consumption_rate, row.self_sufficiency_rate) == pytest.approx(rates, abs=2e-3)
+                rate_err = max(
+                    rate_err,
+                    *(abs(a - b) for a, b in zip(rates, (row.self_consumption_rate, row.self_sufficiency_rate)) if b),
+                )
     for resolution, figures in stats.items():  # both resolutions compared, and not vacuously
         assert figures["hours"] > 100 and figures["exact_hours"] >= 0.9 * figures["hours"], resolution
-    print(f"\nSMA plants: {stats}")
+    assert bases["samples"] > 20 and bases["counters"] >= 2 and not bases["incomplete"], bases
+    print(f"\nSMA plants: {stats}; days by energy basis {dict(bases)}; worst rate error {rate_err:.2e}")
 
 
 def test_device_energy_matches_truth(built):
@@ -186,10 +210,16 @@ def test_the_replaced_inverters_absurd_first_reading_is_rejected_and_named(built
 
 
 def test_checks_pass_keys_are_unique_and_the_days_are_whole(built):
+    """Every check passes but those the replaced inverter's absurd first reading fails: its plausibility checks,
+    and the day of its plant that is then incomplete (that interval's PV is unknown, and no counter covers it:
+    the plant's EnergyBalance booked the same reading). That day is built by the first run; the check reads the
+    whole table, so every run names it."""
+    plant = built["sma"].plant(0)["plantId"]
     for result in built["results"]:
         assert result.success
-        failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
-        assert all(e.check_name.endswith("pv_plausible") for e in failed), [e.check_name for e in failed]
+        failed = {e.check_name: e.description for e in result.get_asset_check_evaluations() if not e.passed}
+        assert failed.pop("self_consumption_daily_measured_or_counted") == f"1 offending row(s): {plant} {SWAP_DAY}"
+        assert all(name.endswith("pv_plausible") for name in failed), failed
     counts = _query(
         built,
         "SELECT p.time_zone, h.plant_id, h.day, count(*) AS n FROM plant_energy_hourly h "
