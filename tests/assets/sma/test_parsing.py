@@ -1,5 +1,6 @@
 """SMA's staging and conformed models on real and crafted answers landed in the raw lake: the captured day with
-an absurd first reading and fourteen gaps, properties SMA leaves out, and the captured plant list."""
+an absurd first reading and fourteen gaps, properties SMA leaves out, a day's counters from its rows, and the
+captured plant list."""
 
 from __future__ import annotations
 
@@ -127,4 +128,54 @@ def test_the_captured_plant_list_and_not_configured_powers(tmp_path):
     assert plants["7190000"]["peak_power_w"] == 184000.0 and plants["7190000"]["time_zone"] == "America/New_York"
     assert plants["11260000"]["peak_power_w"] is None  # "not configured" (0.0) is unknown, not zero
     assert plants["7190000"]["country_code"] == "US" and plants["7190000"]["latitude"] == 42.38
-    assert set(MODELS.conformed) == {"plants", "devices", "samples", "alarms"}
+    assert set(MODELS.conformed) == {"plants", "devices", "samples", "plant_day_totals", "alarms"}
+
+
+def _balance_day(day: date, until_h: int, skip: set[str], wh: dict) -> list[dict]:
+    """A day's EnergyBalance rows every 5 minutes up to `until_h` local (24: the next midnight), those stamped in
+    `skip` left out and their energy carried by the next row, as SMA sends them."""
+    rows, carried = [], 0
+    start = datetime(day.year, day.month, day.day)
+    for n in range(1, until_h * 12 + 1):
+        stamp = (start + pd.Timedelta(minutes=5 * n)).strftime("%Y-%m-%dT%H:%M:%S")
+        carried += 1
+        if stamp[11:16] not in skip:
+            rows.append({"time": stamp, **{k: v * carried for k, v in wh.items()}})
+            carried = 0
+    return rows
+
+
+def test_a_days_counters_are_its_rows_once_they_reach_midnight(tmp_path):
+    """SMA's Wh are counter deltas and a row after a gap carries it: a day whose rows reach the next midnight has
+    its counters (so its gap is 'counters', not 'incomplete'); a day whose rows stop earlier has none."""
+    whole, cut = date(2025, 9, 1), date(2025, 9, 2)
+    meter = {"deviceId": "21", "type": "Monitoring and control", "product": "Energy Meter"}
+    wh = {"pvGeneration": 10.0, "totalConsumption": 20.0, "gridConsumption": 10.0, "gridFeedIn": 0.0}
+    for day, until_h in ((whole, 24), (cut, 18)):
+        _land_plant(tmp_path, day, "7190000", [(meter, ["EnergyAndPowerInOut"])])
+        params = {"plantId": "7190000", "Date": day.isoformat(), "ReturnEnergyValues": "true"}
+        body = {
+            "setType": "EnergyBalance",
+            "resolution": "FiveMinutes",
+            "set": _balance_day(day, until_h, {"12:05", "12:10"}, wh),
+        }
+        answer = _answer("v1/plants/{plantId}/measurements/sets/EnergyBalance/Day", params, body)
+        land_rows(tmp_path, "raw_energy_balance", day, [("7190000", None, answer)], "sma")
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as conn:
+        build_models(tmp_path, [whole, cut], conn)
+        conn.execute("SET TimeZone = 'UTC'")
+        totals = conn.execute("SELECT * FROM plant_statistics_daily WHERE vendor = 'sma' ORDER BY day").df()
+        daily = conn.execute("SELECT * FROM self_consumption_daily WHERE vendor = 'sma' ORDER BY day").df()
+    (row,) = totals.itertuples()  # the day cut at 18:00 has no counters
+    assert row.day == pd.Timestamp(whole) and row.client_date == pd.Timestamp("2025-09-02 00:00")
+    assert (row.today_pv_kwh, row.today_load_kwh, row.today_grid_import_kwh, row.today_grid_export_kwh) == (
+        pytest.approx(2.88),
+        pytest.approx(5.76),
+        pytest.approx(2.88),
+        0.0,
+    )
+    assert pd.isna(row.today_battery_charge_kwh) and pd.isna(row.month_pv_kwh)  # not measured; not served
+    first, second = daily.itertuples()
+    assert (first.energy_basis, first.samples, first.expected_samples) == ("counters", 285, 288)
+    assert first.pv_kwh == pytest.approx(2.88) and first.load_kwh == pytest.approx(5.76)
+    assert (second.energy_basis, second.samples) == ("incomplete", 18 * 12 - 3)
