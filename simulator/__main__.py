@@ -3,7 +3,8 @@
 The first argument names the vendor whose API is served (default `saj`); each vendor's package adds its
 own options in its `cli` module (`add_arguments`, `build`, `banner`, and optionally `configure`, which may
 adjust the parsed options before the fleet is built). The fleet and fault options below are
-shared by every vendor.
+shared by every vendor; `build(fleet, args, shared)` gets the server options every stand-in takes as the
+keywords `shared` and adds its own.
 """
 
 from __future__ import annotations
@@ -95,7 +96,9 @@ def main(argv=None) -> int:
         token_ttl_s=a.fault_token_ttl,
         late_s=a.late,
     )
-    server = cli.build(fleet, a, faults).start()
+    # the options every stand-in takes (StandInServer's), given once for every vendor's `build`
+    shared = dict(port=a.port, limits=not a.no_limits, qps_scale=a.qps_scale, faults=faults)
+    server = cli.build(fleet, a, shared).start()
     for line in cli.banner(server, a):
         print(line)
     if fleet.tou:

@@ -22,7 +22,6 @@ from datetime import date, datetime, timedelta, timezone
 import numpy as np
 import pandas as pd
 
-from ..core.faults import Faults
 from ..core.fleet import FLOW_KEYS, KEYS, STEP_S, STRING_MODELS, Device, Fleet, Plant, _h, _u
 from ..core.http import Answer, StandInServer
 from ..core.physics import SOC_MAX, SOC_MIN
@@ -129,6 +128,7 @@ class SimulatorServer(StandInServer):
 
     envelopes: {endpoint: style} answers those endpoints in another shape of the reference (envelopes.py);
     sample_order: {endpoint: "time" | "stamp"} the order of their samples (ordering.py).
+    The options every stand-in takes (port, limits, qps_scale, faults, host) are `StandInServer`'s, passed on.
     """
 
     api_prefix = PREFIX
@@ -137,14 +137,11 @@ class SimulatorServer(StandInServer):
     def __init__(
         self,
         fleet: Fleet,
-        port: int = 0,
-        limits: bool = True,
-        qps_scale: float = 1.0,
+        *,
         token_ttl_s: float = 7200,
-        faults: Faults | None = None,
-        host: str = "127.0.0.1",
         envelopes: dict | None = None,
         sample_order: dict | None = None,
+        **server,
     ):
         self.token_ttl_s = token_ttl_s
         self._tokens: dict[str, tuple[str, float]] = {}  # app id -> (token, issued monotonic)
@@ -155,7 +152,7 @@ class SimulatorServer(StandInServer):
         digest = hashlib.sha256(f"saj-simulator-openapi-{fleet.seed}".encode()).hexdigest().upper()
         self.openapi_key, self.openapi_credentials = digest[:32], digest[32:]
         self._ems = {p.module_sn: p for p in fleet.plants if p.module_sn}
-        super().__init__(fleet, port=port, limits=limits, qps_scale=qps_scale, faults=faults, host=host)
+        super().__init__(fleet, **server)
 
     @property
     def base_url(self) -> str:

@@ -47,13 +47,10 @@ def configure(args) -> None:
         args.plants, args.devices = fleet_size(args.dongles, args.plants)
 
 
-def build(fleet, args, faults) -> SolaxServer:
+def build(fleet, args, shared: dict) -> SolaxServer:
     return SolaxServer(
         fleet,
-        port=args.port,
-        limits=not args.no_limits,
-        qps_scale=args.qps_scale,
-        faults=faults,
+        **shared,
         upload_time_zone=args.upload_time_zone,
         per_minute=args.per_minute,
         per_day=args.per_day,

@@ -76,7 +76,8 @@ class SolaxServer(StandInServer):
     (`utcDateTime`, v2 only, is always UTC). per_minute / per_day / violations / lockout_s: the quota
     per token (`limits=False` lifts it; `qps_scale` scales both limits). legacy_v1: v1 answers in the
     2021-2022 shape (no `code`, no `batStatus`, `success` last, absent channels 0.0). token_invalid: the
-    fleet's token is refused as if revoked on the portal (code 103)."""
+    fleet's token is refused as if revoked on the portal (code 103). The options every stand-in takes (port,
+    limits, qps_scale, faults, host) are `StandInServer`'s, passed on."""
 
     api_prefix = "/"
     server_name = "SolaxCloudSimulator/1.0"
@@ -86,11 +87,7 @@ class SolaxServer(StandInServer):
     def __init__(
         self,
         fleet: Fleet,
-        port: int = 0,
-        limits: bool = True,
-        qps_scale: float = 1.0,
-        faults: Faults | None = None,
-        host: str = "127.0.0.1",
+        *,
         upload_time_zone: str = "local",
         per_minute: int = 10,
         per_day: int = 10_000,
@@ -98,12 +95,13 @@ class SolaxServer(StandInServer):
         lockout_s: float = 3600.0,
         legacy_v1: bool = False,
         token_invalid: bool = False,
+        **server,
     ):
         # the view first: the base constructor pushes the faults, whose offline spans may name a wifiSn
         self.view = SolaxView(fleet)
         self.token = token_for(fleet)
         self.quota = Quota()
-        super().__init__(fleet, port=port, limits=limits, qps_scale=qps_scale, faults=faults, host=host)
+        super().__init__(fleet, **server)
         self.configure(
             upload_time_zone=upload_time_zone,
             legacy_v1=legacy_v1,
