@@ -10,9 +10,8 @@ from zoneinfo import ZoneInfo
 import requests
 
 from simulator import Faults, Fleet
+from tests.cli import serving
 from tests.conftest import SIM_NOW, SIM_START
-
-from ..cli import serving
 
 DAY = date(2025, 11, 2)
 

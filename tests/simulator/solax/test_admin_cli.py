@@ -13,8 +13,8 @@ import requests
 from simulator import Fleet
 from simulator.solax import SolaxServer, token_for
 from simulator.solax.cli import fleet_size
+from tests.cli import serving
 
-from ..cli import serving
 from .conftest import Cloud
 
 
