@@ -41,6 +41,12 @@ class Api:
     def sec_data(self, plant_id, start, end, time_unit=0):
         return self.get("device/secData", plantId=plant_id, startTime=start, endTime=end, timeUnit=time_unit)
 
+    def meter_data(self, plant, start, end):
+        """The plant's load monitor's meters (emsHistoryData4Meter: at most two hours)."""
+        return self.get(
+            "device/emsHistoryData4Meter", emsSn=plant.module_sn, plantId=plant.plant_id, startTime=start, endTime=end
+        )
+
 
 def code(body: dict):
     return body.get("code", body.get("errCode"))

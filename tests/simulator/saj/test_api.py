@@ -14,8 +14,8 @@ from simulator import Faults, SimulatorServer, client_sign
 from simulator.saj import ordering
 from simulator.saj.envelopes import REFERENCE_ENVELOPES
 from simulator.saj.server import ENDPOINTS
+from tests.cli import serving
 
-from ..cli import serving
 from .client import Api, code
 
 # --- auth ---------------------------------------------------------------------------------------
@@ -302,21 +302,9 @@ def test_reference_envelopes_and_the_admin_switch(make_simulator):
     assert rt.startswith('{"errCode":"0","errMsg":"","data":{')
     assert a.get("device/alarmList", appId=fl.app_id)["code"] == 0
     mon = next(p for p in fl.plants if p.module_sn)
-    meter = a.get(
-        "device/emsHistoryData4Meter",
-        emsSn=mon.module_sn,
-        plantId=mon.plant_id,
-        startTime="2025-06-01 10:00:00",
-        endTime="2025-06-01 11:00:00",
-    )
+    meter = a.meter_data(mon, "2025-06-01 10:00:00", "2025-06-01 11:00:00")
     assert isinstance(meter, list) and len(meter) == 13 and meter[0]["sn"]  # the bare list of the example
-    too_long = a.get(
-        "device/emsHistoryData4Meter",
-        emsSn=mon.module_sn,
-        plantId=mon.plant_id,
-        startTime="2025-06-01 10:00:00",
-        endTime="2025-06-01 13:00:00",
-    )
+    too_long = a.meter_data(mon, "2025-06-01 10:00:00", "2025-06-01 13:00:00")
     assert too_long == {"code": 10006, "msg": "parameter error: time span exceeds 2 hours", "data": None}
     admin = s.admin_url + "/saj/envelopes"
     assert requests.get(admin).json() == REFERENCE_ENVELOPES
