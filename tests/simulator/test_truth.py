@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from simulator import Fleet, SimulatorServer
+from tests.dst import DST_DAYS, PLAIN_DAYS
 
 from .saj.client import Api as SajApi
 
@@ -207,15 +208,8 @@ def test_storage_buckets_and_plant_statistics(api):
 
 
 @pytest.mark.parametrize(
-    "tz,day,n",
-    [
-        ("Europe/Berlin", date(2025, 3, 30), 276),
-        ("Europe/Berlin", date(2025, 10, 26), 300),
-        ("Australia/Sydney", date(2025, 4, 6), 300),
-        ("Australia/Sydney", date(2025, 10, 5), 276),
-        ("Europe/Berlin", date(2025, 6, 1), 288),
-        ("PRC", date(2025, 3, 30), 288),
-    ],
+    "tz,day,n",  # n: the day's 5-minute samples (276, 288 or 300)
+    [(tz, day, hours * 12) for tz, day, hours in DST_DAYS + [PLAIN_DAYS[3], PLAIN_DAYS[0]]],
 )
 def test_dst_days_have_23_or_25_hours(api, tz, day, n):
     fl = api.s.fleet
