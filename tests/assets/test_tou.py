@@ -62,8 +62,14 @@ def _truth_hours(truth: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _measures_load(plant) -> bool:
-    return plant.plant_type != 0 or plant.has_load_monitor
+def _compared(traded):
+    """(plant, day, the plant's truth that day) for every day of the test and every plant that measures its load
+    (one that measures only PV knows no load, so no flows)."""
+    fleet = traded["fleet"]
+    for plant in fleet.plants:
+        if plant.plant_type != 0 or plant.has_load_monitor:
+            for day in traded["days"]:
+                yield plant, day, fleet.plant_day(plant.plant_id, day)
 
 
 def test_the_trading_days_trade(traded):
@@ -80,47 +86,40 @@ def test_the_trading_days_trade(traded):
 
 
 def test_daily_flows_and_rates_equal_the_truths(traded):
-    fleet, daily = traded["fleet"], traded["daily"]
+    daily = traded["daily"]
     naive_wrong = 0
-    for plant in fleet.plants:
-        if not _measures_load(plant):
-            continue
-        for day in traded["days"]:
-            truth = fleet.plant_day(plant.plant_id, day)
-            t = {f: float(truth[f"{f}_kwh"].astype(float).sum()) for f in FLOWS}
-            t |= {c: float(truth[f"{c}_kwh"].astype(float).sum()) for c in ("pv", "load", "grid_export")}
-            (row,) = daily[(daily.plant_id == plant.plant_id) & (daily.day == pd.Timestamp(day))].itertuples()
-            assert row.energy_basis == "samples"
-            for f in FLOWS:
-                assert getattr(row, f"{f}_kwh") == pytest.approx(t[f], abs=TOL), (plant.plant_id, day, f)
-            consumption = (t["pv_to_load"] + t["pv_to_battery"]) / t["pv"] if t["pv"] else None
-            sufficiency = (t["pv_to_load"] + t["battery_to_load"]) / t["load"]
-            assert row.self_consumption_rate == pytest.approx(consumption, abs=1e-9), (plant.plant_id, day)
-            assert row.self_sufficiency_rate == pytest.approx(sufficiency, abs=1e-9), (plant.plant_id, day)
-            for rate in (row.self_consumption_rate, row.self_sufficiency_rate):
-                assert pd.isna(rate) or 0 <= rate <= 1
-            if plant in traded["tou"] and t["pv"]:
-                # what the day totals would say ((pv - export) / pv) is wrong here: the battery's export is grid
-                naive = (t["pv"] - t["grid_export"]) / t["pv"]
-                naive_wrong += abs(naive - row.self_consumption_rate) > 0.01
+    for plant, day, truth in _compared(traded):
+        t = {f: float(truth[f"{f}_kwh"].astype(float).sum()) for f in FLOWS}
+        t |= {c: float(truth[f"{c}_kwh"].astype(float).sum()) for c in ("pv", "load", "grid_export")}
+        (row,) = daily[(daily.plant_id == plant.plant_id) & (daily.day == pd.Timestamp(day))].itertuples()
+        assert row.energy_basis == "samples"
+        for f in FLOWS:
+            assert getattr(row, f"{f}_kwh") == pytest.approx(t[f], abs=TOL), (plant.plant_id, day, f)
+        consumption = (t["pv_to_load"] + t["pv_to_battery"]) / t["pv"] if t["pv"] else None
+        sufficiency = (t["pv_to_load"] + t["battery_to_load"]) / t["load"]
+        assert row.self_consumption_rate == pytest.approx(consumption, abs=1e-9), (plant.plant_id, day)
+        assert row.self_sufficiency_rate == pytest.approx(sufficiency, abs=1e-9), (plant.plant_id, day)
+        for rate in (row.self_consumption_rate, row.self_sufficiency_rate):
+            assert pd.isna(rate) or 0 <= rate <= 1
+        if plant in traded["tou"] and t["pv"]:
+            # what the day totals would say ((pv - export) / pv) is wrong here: the battery's export is grid
+            naive = (t["pv"] - t["grid_export"]) / t["pv"]
+            naive_wrong += abs(naive - row.self_consumption_rate) > 0.01
     assert naive_wrong >= 2  # the trading days tell the two rules apart
 
 
 def test_hourly_flows_equal_the_truths_through_the_repeated_hour(traded):
     fleet, hourly = traded["fleet"], traded["hourly"]
     compared = 0
-    for plant in fleet.plants:
-        if not _measures_load(plant):
-            continue
-        for day in traded["days"]:
-            truth = _truth_hours(fleet.plant_day(plant.plant_id, day))
-            model = hourly[(hourly.plant_id == plant.plant_id) & (hourly.day == pd.Timestamp(day))]
-            model = model.set_index("hour_utc").sort_index()
-            assert len(model) == len(truth), (plant.plant_id, day)  # 23, 24 or 25 hours, none merged
-            for f in FLOWS:
-                err = abs(model[f"{f}_kwh"].to_numpy() - truth[f"{f}_kwh"].to_numpy()).max()
-                assert err <= TOL, (plant.plant_id, day, f, err)
-                compared += len(model)
+    for plant, day, day_truth in _compared(traded):
+        truth = _truth_hours(day_truth)
+        model = hourly[(hourly.plant_id == plant.plant_id) & (hourly.day == pd.Timestamp(day))]
+        model = model.set_index("hour_utc").sort_index()
+        assert len(model) == len(truth), (plant.plant_id, day)  # 23, 24 or 25 hours, none merged
+        for f in FLOWS:
+            err = abs(model[f"{f}_kwh"].to_numpy() - truth[f"{f}_kwh"].to_numpy()).max()
+            assert err <= TOL, (plant.plant_id, day, f, err)
+            compared += len(model)
     berlin = [p for p in fleet.plants if p.time_zone == "Europe/Berlin"]
     rows = hourly[hourly.plant_id.isin([p.plant_id for p in berlin]) & (hourly.day == pd.Timestamp(FALL_BACK))]
     assert rows.groupby("plant_id").size().eq(25).all() and len(rows) == 25 * len(berlin)
