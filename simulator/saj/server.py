@@ -277,29 +277,30 @@ class SimulatorServer(StandInServer):
     def _unauthorized(self, app) -> ApiError:
         return ApiError(200015, f"App {app} do not match. Unauthorized access to data")
 
-    def _plant_param(self, app, params, name="plantId") -> Plant:
-        pid = params.get(name)
-        if not pid:
+    @staticmethod
+    def _required(params, name) -> str:
+        v = params.get(name)
+        if not v:
             raise _param_error(f"{name} is required")
+        return v
+
+    def _owned(self, app, find, key):
+        """`find(key)` (a plant or device of the fleet); one the fleet does not have is answered as another
+        app's: unauthorized, as the service does."""
         try:
-            return self.fleet.plant(pid)
+            return find(key)
         except KeyError:
             raise self._unauthorized(app) from None
 
+    def _plant_param(self, app, params, name="plantId") -> Plant:
+        return self._owned(app, self.fleet.plant, self._required(params, name))
+
     def _device_param(self, app, params) -> Device:
-        sn = params.get("deviceSn")
-        if not sn:
-            raise _param_error("deviceSn is required")
-        try:
-            return self.fleet.device(sn)
-        except KeyError:
-            raise self._unauthorized(app) from None
+        return self._owned(app, self.fleet.device, self._required(params, "deviceSn"))
 
     def _ems_param(self, app, params) -> Plant:
         """The plant whose energy-management module (its load monitor) is `emsSn`."""
-        sn = params.get("emsSn")
-        if not sn:
-            raise _param_error("emsSn is required")
+        sn = self._required(params, "emsSn")
         if sn in self._ems:
             return self._ems[sn]
         if sn in {d.sn for d in self.fleet.devices}:
@@ -590,9 +591,7 @@ class SimulatorServer(StandInServer):
 
     # ------------------------------------------------------------------ endpoints: system
     def _page(self, app, params, rows) -> _Page:
-        appid = params.get("appId")
-        if not appid:
-            raise _param_error("appId is required")
+        appid = self._required(params, "appId")
         if appid != app:
             raise ApiError(200008, f"App {appid} does not exist")
         size = self._int_param(params, "pageSize", 100, 1, 10000)
