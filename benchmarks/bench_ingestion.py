@@ -47,6 +47,8 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
 sys.path.insert(0, str(ROOT))
 
+from tests.cli import materialize  # noqa: E402
+
 NOW = datetime.now(timezone.utc).replace(microsecond=0)  # the simulator's clock is the real one too
 SAFETY = 0.95
 
@@ -273,25 +275,7 @@ def run_cli(seed: int) -> dict:
         day = NOW.date() - timedelta(days=1)
         env = environment(sim, work, day - timedelta(days=6))
         t0 = time.perf_counter()
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "dagster",
-                "asset",
-                "materialize",
-                "-m",
-                "pipelines.definitions",
-                "--select",
-                "*",
-                "--partition",
-                day.isoformat(),
-            ],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
+        done = materialize("*", "--partition", day.isoformat(), env=env)
         seconds = time.perf_counter() - t0
         assert done.returncode == 0, done.stderr[-3000:]
         steps = done.stderr.count("STEP_SUCCESS")
