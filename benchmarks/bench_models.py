@@ -185,18 +185,15 @@ def phase_new_day(n: int, db: Path, history: int, memory_limit: str | None, reps
     }
 
 
-BARE_SQL = """
+# the energies the hourly model sums (as the bare query and the pandas one write it)
+ENERGY = ["pv_kwh", "load_kwh", "grid_import_kwh", "grid_export_kwh", "battery_charge_kwh", "battery_discharge_kwh"]
+BARE_SQL = f"""
 CREATE OR REPLACE TABLE bare_hourly AS
 SELECT vendor, device_sn, plant_id, day,
        date_trunc('hour', ts_local)                       AS hour_local,
        ts_utc - (ts_local - date_trunc('hour', ts_local)) AS hour_utc,
        any_value(device_type)                             AS device_type,
-       sum(pv_kwh)                                        AS pv_kwh,
-       sum(load_kwh)                                      AS load_kwh,
-       sum(grid_import_kwh)                               AS grid_import_kwh,
-       sum(grid_export_kwh)                               AS grid_export_kwh,
-       sum(battery_charge_kwh)                            AS battery_charge_kwh,
-       sum(battery_discharge_kwh)                         AS battery_discharge_kwh,
+       {", ".join(f"sum({c}) AS {c}" for c in ENERGY)},
        count(*)                                           AS samples
 FROM read_parquet($paths, hive_partitioning = false)
 WHERE source = 'device'
@@ -231,7 +228,6 @@ def phase_bare(n: int, db: Path, history: int, memory_limit: str | None, reps: i
 
 
 PANDAS_COLUMNS = ["vendor", "device_sn", "plant_id", "day", "device_type", "ts_local", "ts_utc"]
-ENERGY = ["pv_kwh", "load_kwh", "grid_import_kwh", "grid_export_kwh", "battery_charge_kwh", "battery_discharge_kwh"]
 
 
 def pandas_hourly(path: str):

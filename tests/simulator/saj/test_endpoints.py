@@ -391,13 +391,7 @@ def test_ems_meters_measure_the_grid_and_the_pv(nogaps):
     free = nogaps
     fl = free.s.fleet
     p = next(q for q in fl.plants if q.plant_type == 3 and q.has_load_monitor)
-    pts = free.get(
-        "device/emsHistoryData4Meter",
-        emsSn=p.module_sn,
-        plantId=p.plant_id,
-        startTime=f"{DAY} 11:00:00",
-        endTime=f"{DAY} 13:00:00",
-    )["data"]
+    pts = free.meter_data(p, f"{DAY} 11:00:00", f"{DAY} 13:00:00")["data"]
     truth = fl.plant_day(p.plant_id, DAY)
     truth = truth.set_index(truth.ts_local.dt.strftime("%Y-%m-%dT%H:%M:%S"))
     assert len(pts) == 25 and all(pt["firstWayEnable"] == pt["secondWayEnable"] == 1 for pt in pts)
@@ -411,13 +405,7 @@ def test_ems_meters_measure_the_grid_and_the_pv(nogaps):
         fl.daily_sums(p, 0, (DAY - fl.start_date).days)["imp"] / 12000 + day_imp, abs=0.01
     )
     storage = storage_plant_with_monitor(fl)
-    one = free.get(
-        "device/emsHistoryData4Meter",
-        emsSn=storage.module_sn,
-        plantId=storage.plant_id,
-        startTime=f"{DAY} 11:00:00",
-        endTime=f"{DAY} 11:00:00",
-    )["data"]
+    one = free.meter_data(storage, f"{DAY} 11:00:00", f"{DAY} 11:00:00")["data"]
     assert len(one) == 1 and one[0]["secondWayEnable"] == 0
 
 

@@ -3,20 +3,16 @@ the logs of faults beginning and ending, the Recent period, the CLI, and the ser
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import requests
 
 from simulator import Faults, Fleet
+from tests.cli import serving
 from tests.conftest import SIM_NOW, SIM_START
 
-ROOT = Path(__file__).resolve().parents[3]
 DAY = date(2025, 11, 2)
 
 
@@ -133,29 +129,8 @@ def test_logs_report_faults_beginning_and_ending(sma):
 
 
 def test_cli_starts_and_answers():
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "simulator",
-            "sma",
-            "--port",
-            "0",
-            "--plants",
-            "2",
-            "--now",
-            "2025-11-03T12:00:00Z",
-            "--consented",
-            "--bucket-size",
-            "50",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    args = ["--plants", "2", "--now", "2025-11-03T12:00:00Z", "--consented", "--bucket-size", "50"]
+    with serving("sma", *args) as proc:
         lines = []
         while sum(line.startswith("owner") for line in lines) < 2:  # the banner ends with the two owners
             lines.append(proc.stdout.readline())
@@ -175,6 +150,3 @@ def test_cli_starts_and_answers():
             urls["SMA_API_URL"] + "/v1/plants", headers={"Authorization": f"Bearer {token}"}, timeout=5
         ).json()["plants"]
         assert len(plants) == 2
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

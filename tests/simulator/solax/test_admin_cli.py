@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-import signal
-import subprocess
-import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 import requests
@@ -17,10 +13,9 @@ import requests
 from simulator import Fleet
 from simulator.solax import SolaxServer, token_for
 from simulator.solax.cli import fleet_size
+from tests.cli import serving
 
 from .conftest import Cloud
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_sites_csv_is_one_row_per_registration_number(make_solax):
@@ -83,29 +78,8 @@ def test_fleet_size_from_dongles(dongles):
 
 
 def test_cli_serves_until_stopped():
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "simulator",
-            "solax",
-            "--port",
-            "0",
-            "--dongles",
-            "4",
-            "--seed",
-            "3",
-            "--now",
-            "2025-06-01T12:00:00Z",
-            "--upload-time-zone",
-            "utc",
-            "--tou",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    try:
+    args = ["--dongles", "4", "--seed", "3", "--now", "2025-06-01T12:00:00Z", "--upload-time-zone", "utc", "--tou"]
+    with serving("solax", *args) as proc:
         lines = [proc.stdout.readline() for _ in range(4)]
         assert lines[0].startswith("SolaX Cloud simulator serving 4 dongles on 3 plants (seed 3)"), lines
         field = {ln.split(":", 1)[0].strip(): ln.split(":", 1)[1].strip() for ln in lines[1:]}
@@ -124,7 +98,4 @@ def test_cli_serves_until_stopped():
             assert body["success"] is True and body["code"] == 0
             assert body["result"]["uploadTime"].replace(" ", "T") + "Z" == body["result"]["utcDateTime"]
             assert body["result"]["utcDateTime"] < "2025-06-01T12:00:00Z"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=10)
     assert proc.returncode == 0
