@@ -5,6 +5,8 @@
     python3 run.py test     check the code's lint and format, then run the test suite (what CI runs)
     python3 run.py ui       start the Dagster UI against the simulator
     python3 run.py sim ...  run the simulator alone (arguments go to `python -m simulator`)
+    python3 run.py sma-consent OWNER_EMAIL | --status
+                            ask an SMA plant owner for consent, or show the requests made
 
 Only the standard library is used here: on a fresh machine nothing else is installed yet.
 """
@@ -51,6 +53,7 @@ def main(argv: list[str]) -> int:
         "ui": [["-m", "pipelines.demo", "--ui"]],
         "test": [["-m", "ruff", "check", "."], ["-m", "ruff", "format", "--check", "."], ["-m", "pytest", "-q"]],
         "sim": [["-m", "simulator"]],
+        "sma-consent": [["-m", "pipelines.sources.sma.consent"]],
     }
     if command not in steps:
         print(__doc__)

@@ -4,11 +4,15 @@ Each staging table is one SQL file, `sql/staging/<vendor>/<table>.sql`, run by D
 day's raw lake files (every landing attempt of the day: the SQL takes the newest answer per request), and
 written to `lake/staging/<vendor>/<table>/date=D/data.parquet` (written beside, then renamed: a
 re-materialisation replaces the day). The conformed layer reads these files; nothing downstream parses JSON.
-A vendor's own macros (`sql/staging/<vendor>/_macros.sql`) are loaded before its files.
+A vendor's own macros (`sql/staging/<vendor>/_macros.sql`) are loaded before its files. Besides `$day`, a
+vendor may bind parameters of its own (`StagingSet(params=...)`, e.g. how its API writes times), and a table
+may carry asset checks over the days just built (`StagingTable.checks`, queries in the form of
+`assets.checks.Check` over the table by its name).
 """
 
 import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -16,6 +20,7 @@ import dagster as dg
 import duckdb
 import pyarrow as pa
 
+from assets.checks import Check, run_check
 from pipelines.core import warehouse as wh
 from pipelines.core.lake import RAW_SCHEMA, Lake
 from pipelines.core.partitions import daily_partitions, days_of
@@ -29,6 +34,7 @@ class StagingTable:
     raw: tuple[str, ...]  # the vendor's raw assets of the same day
     staged: tuple[str, ...] = ()  # the vendor's staging tables it joins (the same day's, or the latest earlier one)
     description: str = ""
+    checks: tuple[Check, ...] = ()  # checks of the days just built; each query reads the table by its name
 
     @property
     def key(self) -> dg.AssetKey:
@@ -52,8 +58,12 @@ def connect(vendor: str) -> duckdb.DuckDBPyConnection:
 class StagingSet:
     """A vendor's staging tables, and how to build each for a day."""
 
-    def __init__(self, tables: list[StagingTable]):
+    def __init__(self, tables: list[StagingTable], params: Callable[[], dict[str, object]] | None = None):
         self.tables = {t.name: t for t in tables}
+        self._params = params  # the vendor's own bound parameters, read when a day is built
+
+    def params(self, day: date) -> dict[str, object]:
+        return {"day": day, **(self._params() if self._params else {})}
 
     @functools.cache  # noqa: B019 - one StagingSet per vendor, alive as long as the process
     def empty_schema(self, name: str) -> pa.Schema:
@@ -65,7 +75,7 @@ class StagingSet:
                 wh.load_table(conn, raw, [], RAW_SCHEMA)
             for staged in spec.staged:
                 wh.load_table(conn, staged, [], self.empty_schema(staged))
-            return wh.query_arrow(conn, spec.sql, {"day": date(2000, 1, 1)}).schema
+            return wh.query_arrow(conn, spec.sql, self.params(date(2000, 1, 1))).schema
         finally:
             conn.close()
 
@@ -79,11 +89,21 @@ class StagingSet:
             for staged in spec.staged:
                 latest = lake.latest_day_file("staging", spec.vendor, staged, day=day)
                 wh.load_table(conn, staged, [latest] if latest else [], self.empty_schema(staged))
-            result = wh.query_arrow(conn, spec.sql, {"day": day})
+            result = wh.query_arrow(conn, spec.sql, self.params(day))
         finally:
             conn.close()
         lake.write_file(lake.day_file("staging", spec.vendor, name, day=day), result)
         return result
+
+    def check(self, spec: StagingTable, check: Check, days: list[pa.Table]) -> dg.AssetCheckResult:
+        """Run `check` over the days just built of `spec` (loaded as the table `spec.name`)."""
+        conn = connect(spec.vendor)
+        try:
+            conn.register("_built", pa.concat_tables(days, promote_options="default"))
+            conn.execute(f"CREATE TABLE {spec.name} AS SELECT * FROM _built")  # a checked lower-case name
+            return run_check(conn, check)
+        finally:
+            conn.close()
 
     def assets(self) -> list[dg.AssetsDefinition]:
         return [self._asset(spec) for spec in self.tables.values()]
@@ -103,6 +123,7 @@ class StagingSet:
             f"Lake: lake/staging/{spec.vendor}/{spec.name}/date=YYYY-MM-DD/data.parquet.",
             tags={"layer": "staging", "vendor": spec.vendor},
             owners=["team:solar-data"],
+            check_specs=[dg.AssetCheckSpec(c.name, asset=spec.key, description=c.description) for c in spec.checks],
         )
         def _asset(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
             started = time.monotonic()
@@ -111,11 +132,14 @@ class StagingSet:
             rows_per_day: dict[str, int] = {}
             schema = None
             missing_raw = []
+            built = []
             for day in days:
                 missing_raw += [f"{raw} {day}" for raw in spec.raw if not store.raw_files(spec.vendor, raw, [day])]
                 result = staging.build_day(store, spec.name, day)
                 rows_per_day[day.isoformat()] = result.num_rows
                 schema = result
+                if spec.checks:
+                    built.append(result)
             if missing_raw:
                 context.log.warning(
                     f"{spec.vendor}/{spec.name}: no raw file for {', '.join(missing_raw)}; those days are empty"
@@ -131,7 +155,8 @@ class StagingSet:
                     "missing_raw": len(missing_raw),
                     "seconds": round(time.monotonic() - started, 3),
                     "path": dg.MetadataValue.path(str(store.table_dir("staging", spec.vendor, spec.name))),
-                }
+                },
+                check_results=[staging.check(spec, check, built) for check in spec.checks],
             )
 
         return _asset

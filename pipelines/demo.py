@@ -1,9 +1,10 @@
 """The README's main command: the whole pipeline against the simulator, end to end.
 
-    python3 run.py demo [--plants 8] [--seed 7] [--days 7]
+    python3 run.py demo [--plants 8] [--sma-plants 2] [--seed 7] [--days 7]
     python3 run.py ui                                   # the Dagster UI against the simulator
 
-Starts the simulators on free loopback ports, backfills the last complete days through the same Dagster
+Starts the simulators on free loopback ports (SAJ's, and SMA's, whose plant owners the demo asks for consent and
+then plays, accepting), backfills the last complete days through the same Dagster
 assets a real deployment runs (one run for the range, as the backfill policy asks), and prints what the
 warehouse now holds. Everything lands under `$FLEET_DATA_DIR` (default `./data/demo`); the first partition
 is the first day loaded (`FLEET_START_DATE`), so the UI shows the loaded days, not months of empty ones.
@@ -48,6 +49,34 @@ def start_simulator(plants: int, seed: int):
     return server
 
 
+def start_sma(plants: int, seed: int, data_dir: Path):
+    """The SMA stand-in (a fleet of its own), its credentials and URLs set for the run, and every owner's consent:
+    asked as an operator would (`sma-consent`), accepted as the owner would in Sunny Portal."""
+    from pipelines.core.settings import set_variables
+    from pipelines.sources.sma.consent import Requests, ask, operator_client, requests_path
+    from simulator import Fleet
+    from simulator.sma import SmaServer
+
+    server = SmaServer(Fleet(seed=seed + 1, plants=plants, start_date=date(2025, 1, 1)), port=0).start()
+    lay = server.layout
+    set_variables(
+        SMA_CLIENT_ID=lay.client_id,
+        SMA_CLIENT_SECRET=lay.client_secret,
+        SMA_AUTH_URL=server.auth_url,
+        SMA_CONSENT_URL=server.consent_url,
+        SMA_API_URL=server.api_url,
+    )
+    with operator_client(data_dir) as client:
+        for owner, owned in lay.owners.items():
+            if owned:
+                state, _ = ask(client, Requests(requests_path(data_dir)), owner)
+                print(
+                    f"SMA consent asked of {owner}: {state}; the demo, as the owner, answers: "
+                    f"{server.decide(owner, 'accept')}"
+                )
+    return server
+
+
 def backfill(first: date, last: date) -> bool:
     import dagster as dg
 
@@ -64,6 +93,14 @@ def backfill(first: date, last: date) -> bool:
         raise_on_error=False,
     )
     return result.success
+
+
+def print_sma_fleet(server) -> None:
+    plants = server.layout.plants
+    print(f"\nSMA stand-in fleet ({len(plants)} plants, owners' consent asked and accepted):")
+    for sp in plants:
+        portal = "Sunny Portal classic" if sp.classic else "ennexOS"
+        print(f"  {sp.plant_id:<36} {sp.timezone:<18} {portal:<20} {sp.resolution:<14} {len(sp.devices)} devices")
 
 
 def print_fleet(server) -> None:
@@ -122,7 +159,8 @@ def print_summary(warehouse: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 run.py demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--plants", type=int, default=8)
+    parser.add_argument("--plants", type=int, default=8, help="plants of the SAJ stand-in")
+    parser.add_argument("--sma-plants", type=int, default=2, help="plants of the SMA stand-in (0: none)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--days", type=int, default=7, help="how many complete days to backfill")
     parser.add_argument("--ui", action="store_true", help="start the Dagster UI instead of a backfill")
@@ -141,8 +179,13 @@ def main(argv: list[str] | None = None) -> int:
     prepare_instance(data_dir)
     server = start_simulator(args.plants, args.seed)
     print(f"SAJ simulator on {server.base_url} (app {server.fleet.app_id}); data in {data_dir}")
+    sma = start_sma(args.sma_plants, args.seed, data_dir) if args.sma_plants else None
+    if sma is not None:
+        print(f"SMA stand-in on {sma.root_url} (client {sma.layout.client_id})")
     try:
         print_fleet(server)
+        if sma is not None:
+            print_sma_fleet(sma)
         if args.ui:
             print("\nStarting the Dagster UI on http://127.0.0.1:3000 (Ctrl-C to stop) ...")
             return subprocess.run(
@@ -161,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if ok else 1
     finally:
         server.stop()
+        if sma is not None:
+            sma.stop()
 
 
 if __name__ == "__main__":

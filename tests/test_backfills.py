@@ -111,8 +111,10 @@ def test_demo_command(tmp_path):
     env = {**os.environ, "SAJ_DATA_DIR": str(tmp_path / "demo")}
     for key in ("SAJ_APP_ID", "SAJ_APP_SECRET", "SAJ_BASE_URL", "DAGSTER_HOME", "FLEET_DATA_DIR", "FLEET_START_DATE"):
         env.pop(key, None)
+    for key in ("SMA_CLIENT_ID", "SMA_CLIENT_SECRET", "SMA_AUTH_URL", "SMA_CONSENT_URL", "SMA_API_URL"):
+        env.pop(key, None)
     proc = subprocess.run(
-        [sys.executable, "-m", "pipelines.demo", "--plants", "3", "--days", "2"],
+        [sys.executable, "-m", "pipelines.demo", "--plants", "3", "--sma-plants", "2", "--days", "2"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -128,6 +130,8 @@ def test_demo_command(tmp_path):
     summary = out.split("Warehouse:")[1].splitlines()
     header, values = summary[1].split(), summary[2].split()
     counts = dict(zip(header, values))
-    assert counts["plants"] == "3" and counts["days"] == "2" and int(counts["plant_hours"]) >= 3 * 2 * 23
+    assert "SMA stand-in fleet (2 plants" in out and "the demo, as the owner, answers: Accepted" in out
+    assert counts["plants"] == "5" and counts["days"] == "2" and int(counts["plant_hours"]) >= 5 * 2 * 23
+    assert out.count(" sma ") >= 2  # the SMA plants in the energy summary
     assert (tmp_path / "demo" / "warehouse.duckdb").exists()
     assert str(last) in out or str(last - timedelta(days=1)) in out

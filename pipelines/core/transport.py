@@ -178,8 +178,9 @@ class ApiClient:
         return None, None
 
     def classify(self, response: ApiResponse) -> str:
-        """What a parsed answer means (one of the kinds above); transport-level kinds (HTTP 429, 5xx, bodies
-        that are not JSON) are decided before this is asked."""
+        """What an answer means (one of the kinds above); transport-level kinds (HTTP 429, 5xx, 2xx bodies
+        that are not JSON) are decided before this is asked. A 4xx comes here even without a JSON body
+        (`payload` None)."""
         return OK if 200 <= response.http_status < 300 else HTTP_ERROR
 
     def error(self, kind: str, endpoint: str, params: dict[str, Any], response: ApiResponse) -> ApiError:
@@ -364,9 +365,9 @@ class ApiClient:
             return RATE
         if response.http_status >= 500:
             return TRANSIENT
-        if response.payload is None:
-            # 2xx/4xx with a body that is not JSON: a truncated or mangled answer
-            return TRANSIENT if response.http_status < 400 else HTTP_ERROR
+        if response.payload is None and response.http_status < 400:
+            return TRANSIENT  # a 2xx/3xx whose body is not JSON: truncated or mangled
+        # a 4xx, with a JSON body or none (some APIs answer 401 with an empty body): the vendor says what it means
         return self.classify(response)
 
     # --- calls --------------------------------------------------------------------------------
