@@ -5,12 +5,17 @@ day's raw lake files (every landing attempt of the day: the SQL takes the newest
 written to `lake/staging/<vendor>/<table>/date=D/data.parquet` (written beside, then renamed: a
 re-materialisation replaces the day). The conformed layer reads these files; nothing downstream parses JSON.
 A vendor's own macros (`sql/staging/<vendor>/_macros.sql`) are loaded before its files.
+
+Two options serve vendors whose day cannot be read from its own raw day alone (SolaX: a sample's interval
+starts at the previous poll, which may be the day before): `raw_days_around` also loads the raw days around
+D, and `previous` loads the vendor's staging tables of the latest earlier day as `previous_<name>` (what was
+still open then); absent, the SQL declares its empty shape itself (`CREATE TEMP TABLE IF NOT EXISTS`).
 """
 
 import functools
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 import duckdb
@@ -29,6 +34,8 @@ class StagingTable:
     raw: tuple[str, ...]  # the vendor's raw assets of the same day
     staged: tuple[str, ...] = ()  # the vendor's staging tables it joins (the same day's, or the latest earlier one)
     description: str = ""
+    raw_days_around: int = 0  # also the raw days D-n .. D+n (their rows keep their own partition_date)
+    previous: tuple[str, ...] = ()  # staging tables of the latest earlier day, loaded as previous_<name> if any
 
     @property
     def key(self) -> dg.AssetKey:
@@ -74,11 +81,17 @@ class StagingSet:
         spec = self.tables[name]
         conn = connect(spec.vendor)
         try:
+            n = spec.raw_days_around
+            raw_days = [day + timedelta(days=k) for k in range(-n, n + 1)]
             for raw in spec.raw:
-                wh.load_table(conn, raw, lake.raw_files(spec.vendor, raw, [day]), RAW_SCHEMA)
+                wh.load_table(conn, raw, lake.raw_files(spec.vendor, raw, raw_days), RAW_SCHEMA)
             for staged in spec.staged:
                 latest = lake.latest_day_file("staging", spec.vendor, staged, day=day)
                 wh.load_table(conn, staged, [latest] if latest else [], self.empty_schema(staged))
+            for earlier in spec.previous:
+                latest = lake.latest_day_file("staging", spec.vendor, earlier, day=day - timedelta(days=1))
+                if latest is not None:
+                    wh.load_table(conn, f"previous_{earlier}", [latest], self.empty_schema(earlier))
             result = wh.query_arrow(conn, spec.sql, {"day": day})
         finally:
             conn.close()

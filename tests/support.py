@@ -11,8 +11,8 @@ import duckdb
 import pandas as pd
 
 from assets.checks import model_checks
-from assets.conformed import TABLES, conformed_assets
 from assets.conformed import build_day as build_conformed_day
+from assets.conformed import conformed_assets
 from assets.marts import MARTS, build_mart, mart_assets
 from assets.vendors import VENDOR_ASSETS, VENDOR_MODELS
 from pipelines.core.lake import Lake, raw_table
@@ -86,7 +86,7 @@ def build_models(data_dir: Path, days, conn, marts=None):
             staged[f"{vendor.name}/{name}"] = [
                 r for d in days for r in vendor.staging.build_day(lake, name, d).to_pylist()
             ]
-        for table in TABLES:
+        for table in vendor.conformed:  # the tables the vendor fills
             for d in days:
                 build_conformed_day(lake, vendor, table, d)
     for mart in MARTS:
