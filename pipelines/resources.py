@@ -2,6 +2,7 @@
 
 build_resources()                                  # from the environment, as a deployment runs
 build_resources(data_dir, saj={"app_id": ..., "app_secret": ..., "base_url": ...})   # tests, the demo
+build_resources(data_dir, solax={"token_id": ..., "base_url": ..., "sites_file": ...})
 """
 
 from __future__ import annotations
@@ -12,17 +13,22 @@ from pipelines.core.resources import LakeResource, VendorsResource, warehouse_re
 from pipelines.core.settings import FleetSettings
 from pipelines.sources.saj.resources import SajApiResource
 from pipelines.sources.saj.settings import VARIABLES as SAJ_VARIABLES
+from pipelines.sources.solax.resources import SolaxApiResource
+from pipelines.sources.solax.settings import VARIABLES as SOLAX_VARIABLES
 
 
-def build_resources(data_dir: str | Path | None = None, saj: dict | None = None) -> dict[str, object]:
-    """Every resource of the code location; `saj` overrides the SAJ resource's fields (credentials, base URL,
-    qps_scale, timeout_s, ...), which otherwise come from the environment when its client is created."""
+def build_resources(
+    data_dir: str | Path | None = None, saj: dict | None = None, solax: dict | None = None
+) -> dict[str, object]:
+    """Every resource of the code location; `saj` and `solax` override a vendor resource's fields (credentials,
+    base URL, ...), which otherwise come from the environment when its client is created."""
     settings = FleetSettings.from_env()
     lake = LakeResource(data_dir=str(Path(data_dir).resolve() if data_dir else settings.data_dir))
     vendor_resources = {
         "saj": SajApiResource(cache_dir=str(lake.cache_dir("saj")), **(saj or {})),
+        "solax": SolaxApiResource(cache_dir=str(lake.cache_dir("solax")), **(solax or {})),
     }
-    variables = {"saj": list(SAJ_VARIABLES)}
+    variables = {"saj": list(SAJ_VARIABLES), "solax": list(SOLAX_VARIABLES)}
     return {
         **vendor_resources,
         "vendors": VendorsResource(
