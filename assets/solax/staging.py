@@ -14,7 +14,6 @@ STAGING = StagingSet(
             VENDOR,
             "stg_sites",
             raw=RAW,
-            raw_days_around=1,
             description="One row per dongle of the sites file (SOLAX_SITES_FILE) as the day's rounds used it: "
             "wifi_sn, plant_id, plant_name, IANA time zone, system power (kWp).",
         ),

@@ -170,12 +170,10 @@ def solax_poll_schedule(context: dg.ScheduleEvaluationContext, solax: SolaxApiRe
     except (ConfigurationError, ValueError):
         current = None  # the run fails with the sites file's problems, where they are seen
     if current is not None:
-        client = solax.client()
-        ledger = solax.ledger(client)
-        blocked = ledger.blocked(now)
-        if blocked is not None:
-            return dg.SkipReason(f"no SolaX call before {utc_text(blocked[0])}: {blocked[1]}")
-        last = ledger.last_round()
+        state = solax.ledger(solax.client()).state(now)
+        if state.blocked is not None:
+            return dg.SkipReason(f"no SolaX call before {utc_text(state.blocked[0])}: {state.blocked[1]}")
+        last = state.last_round
         if current.interval_min > _interval() and last is not None and now - last < current.interval_min * 60 - 30:
             return dg.SkipReason(
                 f"the sites file now has {current.dongles} dongles: the quota allows a round every "

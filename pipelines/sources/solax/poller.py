@@ -84,19 +84,16 @@ def poll_round(client: SolaxClient, sites: Sites, ledger: CallLedger, plan: Plan
     the round (a refused token in `credentials`, which the caller reports after landing what came back)."""
     now = client.clock()
     rnd = Round(started_at=client.now(), plan=plan, sites=sites)
-    blocked = ledger.blocked(now)
-    if blocked is not None:
-        until, why = blocked
+    ledger_state = ledger.state(now)
+    if ledger_state.blocked is not None:
+        until, why = ledger_state.blocked
         rnd.stopped = f"no call until {utc_text(until)}: {why}"
         rnd.not_asked = list(sites)
         return rnd
-    ledger.round_started(now)
-    last_seen = ledger.last_uploads()
     seen: dict[str, str] = {}
     for i, site in enumerate(sites):
-        used = ledger.calls_last_24h(client.clock())
-        if used + 1 > plan.per_day:
-            rnd.stopped = f"the day's {plan.per_day} calls are used ({used} in the last 24 h)"
+        if ledger_state.calls_24h + rnd.calls + 1 > plan.per_day:
+            rnd.stopped = f"the day's {plan.per_day} calls are used ({ledger_state.calls_24h + rnd.calls} in 24 h)"
             rnd.not_asked = list(sites)[i:]
             break
         response = _ask(client, ledger, rnd, site)
@@ -106,14 +103,14 @@ def poll_round(client: SolaxClient, sites: Sites, ledger: CallLedger, plan: Plan
             key = _upload_key(response)
             if key is not None:
                 seen[site.wifi_sn] = key
-                if last_seen.get(site.wifi_sn) == key:
+                if ledger_state.last_uploads.get(site.wifi_sn) == key:
                     rnd.repeats += 1
                 else:
                     rnd.new_uploads += 1
         if rnd.stopped:
             rnd.not_asked = list(sites)[i + 1 :]
             break
-    ledger.remember_uploads(seen)
+    ledger.record_round(now, client.clock(), rnd.calls, seen)
     log.info(
         "SolaX round: %d of %d dongles answered, %d new uploads, %d repeats, %d failed, %d refused, %d not asked%s",
         len(rnd.answers),
@@ -135,7 +132,7 @@ def _ask(client: SolaxClient, ledger: CallLedger, rnd: Round, site: Site) -> Api
         try:
             response = client.realtime(site.wifi_sn)
         except MinuteLimitError as exc:
-            _count(rnd, ledger, client, exc)
+            _count(rnd, exc)
             key = client.limit_key(exc.endpoint)
             client.limiter.on_rejected(key)
             if attempt == 2:  # a second refusal in a row: a third would lock the token out
@@ -147,7 +144,7 @@ def _ask(client: SolaxClient, ledger: CallLedger, rnd: Round, site: Site) -> Api
             client.limiter.pause(key, MINUTE_S)
             client.wait(MINUTE_S)
         except (LockedOutError, DayLimitError) as exc:
-            _count(rnd, ledger, client, exc)
+            _count(rnd, exc)
             pause = LOCKOUT_S + 60 if isinstance(exc, LockedOutError) else DAY_PAUSE_S
             until = client.clock() + pause
             ledger.block(until, f"SolaX answered code {exc.code} ({exc.msg}) to {site.wifi_sn}")
@@ -155,31 +152,29 @@ def _ask(client: SolaxClient, ledger: CallLedger, rnd: Round, site: Site) -> Api
             rnd.stopped = f"{exc.hint} No call until {utc_text(until)}."
             return None
         except ApiCredentialsError as exc:
-            _count(rnd, ledger, client, exc)
+            _count(rnd, exc)
             rnd.failures.append((site, exc))
             rnd.credentials = exc
             rnd.stopped = str(exc)
             return None
         except ApiPermissionError as exc:
-            _count(rnd, ledger, client, exc)
+            _count(rnd, exc)
             rnd.refused.append((site, exc))
             return None
         except ApiError as exc:
-            _count(rnd, ledger, client, exc)
+            _count(rnd, exc)
             rnd.failures.append((site, exc))
             return None
         else:
-            _count(rnd, ledger, client, response)
+            _count(rnd, response)
             rnd.answers.append((site, response))
             return response
     return None
 
 
-def _count(rnd: Round, ledger: CallLedger, client: SolaxClient, outcome: object) -> None:
+def _count(rnd: Round, outcome: object) -> None:
     response = outcome if isinstance(outcome, ApiResponse) else getattr(outcome, "response", None)
-    attempts = getattr(outcome, "attempts", None) or (response.attempts if response is not None else 1)
-    rnd.calls += attempts
-    ledger.record(client.clock(), attempts)
+    rnd.calls += getattr(outcome, "attempts", None) or (response.attempts if response is not None else 1)
 
 
 def utc_text(epoch: float) -> str:

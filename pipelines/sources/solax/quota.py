@@ -103,18 +103,27 @@ def cron_schedules(interval_min: int) -> list[str]:
     ]
 
 
+@dataclass(frozen=True)
+class LedgerState:
+    calls_24h: int  # calls made in the last 24 hours
+    blocked: tuple[float, str] | None  # (until, why) while no call may be made
+    last_round: float | None  # when the last round started
+    last_uploads: dict[str, str]  # the upload each dongle showed last (to tell new uploads from repeats)
+
+
 class CallLedger:
     """The calls a token made in the last 24 hours and when it may call again, shared by every process.
 
     One JSON file per token and server (`quota-<namespace>.json`, 0600, in a 0700 folder), read and written
-    under an exclusive flock; times are the caller's clock (epoch seconds)."""
+    under an exclusive flock; times are the caller's clock (epoch seconds). A round reads it once and writes it
+    once (its calls counted per minute, a day's worth kept)."""
 
     def __init__(self, directory: str | os.PathLike, namespace: str) -> None:
         self.directory = Path(directory)
         self.path = self.directory / f"quota-{namespace}.json"
 
     @contextlib.contextmanager
-    def _state(self) -> Iterator[dict]:
+    def _state(self, write: bool) -> Iterator[dict]:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -126,63 +135,52 @@ class CallLedger:
                 state = json.loads(raw) if raw.strip() else {}
             except ValueError:  # a torn file (a killed writer) only forgets counts: start afresh
                 state = {}
-            before = json.dumps(state, sort_keys=True)
             yield state
-            after = json.dumps(state, sort_keys=True)
-            if after != before:
-                os.lseek(fd, 0, os.SEEK_SET)
-                os.ftruncate(fd, 0)
-                os.write(fd, after.encode())
+            if write:
+                data = json.dumps(state, sort_keys=True).encode()
+                os.pwrite(fd, data, 0)
+                os.ftruncate(fd, len(data))
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
     @staticmethod
-    def _minutes(state: dict, now: float) -> dict[str, int]:
-        minutes = state.setdefault("minutes", {})
-        oldest = int(now // 60) - DAY_MINUTES
-        for key in [k for k in minutes if int(k) <= oldest or int(k) > now // 60 + DAY_MINUTES]:
-            del minutes[key]  # older than a day (or from a clock far ahead: a simulation's)
-        return minutes
+    def _calls(state: dict, now: float) -> int:
+        minute = int(now // 60)
+        return sum(n for k, n in state.get("minutes", {}).items() if minute - DAY_MINUTES < int(k) <= minute)
 
-    def record(self, now: float, calls: int = 1) -> None:
-        """Count `calls` made at `now` (every attempt: a refused call may still count at SolaX)."""
-        with self._state() as state:
-            minutes = self._minutes(state, now)
-            key = str(int(now // 60))
-            minutes[key] = minutes.get(key, 0) + calls
+    def state(self, now: float) -> LedgerState:
+        with self._state(write=False) as state:
+            until = state.get("blocked_until", 0)
+            return LedgerState(
+                calls_24h=self._calls(state, now),
+                blocked=(until, state.get("blocked_why", "")) if now < until else None,
+                last_round=state.get("last_round"),
+                last_uploads=dict(state.get("last_uploads", {})),
+            )
 
     def calls_last_24h(self, now: float) -> int:
-        with self._state() as state:
-            minute = int(now // 60)
-            return sum(n for k, n in self._minutes(state, now).items() if minute - DAY_MINUTES < int(k) <= minute)
-
-    def block(self, until: float, why: str) -> None:
-        """No call before `until` (a lock-out, an exhausted day), from any process."""
-        with self._state() as state:
-            if until > state.get("blocked_until", 0):
-                state["blocked_until"], state["blocked_why"] = until, why
+        return self.state(now).calls_24h
 
     def blocked(self, now: float) -> tuple[float, str] | None:
         """(until, why) while calls must wait, else None."""
-        with self._state() as state:
-            until = state.get("blocked_until", 0)
-            return (until, state.get("blocked_why", "")) if now < until else None
+        return self.state(now).blocked
 
-    def round_started(self, now: float) -> None:
-        with self._state() as state:
-            state["last_round"] = now
+    def record_round(self, started: float, now: float, calls: int, uploads: dict[str, str]) -> None:
+        """A round that started at `started` made `calls` calls (every attempt: a refused call may still count at
+        SolaX) up to `now`, and saw these uploads."""
+        with self._state(write=True) as state:
+            minutes = state.setdefault("minutes", {})
+            for key in [k for k in minutes if not int(now // 60) - DAY_MINUTES < int(k) <= int(now // 60)]:
+                del minutes[key]  # older than a day (or ahead of the clock: a simulation's, moved back)
+            if calls:
+                key = str(int(now // 60))
+                minutes[key] = minutes.get(key, 0) + calls
+            state["last_round"] = started
+            state.setdefault("last_uploads", {}).update(uploads)
 
-    def last_round(self) -> float | None:
-        with self._state() as state:
-            return state.get("last_round")
-
-    def remember_uploads(self, uploads: dict[str, str]) -> None:
-        """The upload each dongle showed last (so a round can tell new uploads from repeats)."""
-        if uploads:
-            with self._state() as state:
-                state.setdefault("last_uploads", {}).update(uploads)
-
-    def last_uploads(self) -> dict[str, str]:
-        with self._state() as state:
-            return dict(state.get("last_uploads", {}))
+    def block(self, until: float, why: str) -> None:
+        """No call before `until` (a lock-out, an exhausted day), from any process."""
+        with self._state(write=True) as state:
+            if until > state.get("blocked_until", 0):
+                state["blocked_until"], state["blocked_why"] = until, why

@@ -1,14 +1,13 @@
 -- One row per dongle of the sites file the day's rounds used (SOLAX_SITES_FILE as landed with each round: the
--- newest landing of the day, else of the days around it). Input: raw_realtime (the day and the days around it).
--- Parameter: $day.
+-- newest landing of the day). Input: raw_realtime (the day's rounds). Parameter: $day.
 WITH landings AS (
-    SELECT r.partition_date, r.fetched_at, r.body::JSON AS j
+    SELECT r.fetched_at, r.body::JSON AS j
     FROM raw_realtime AS r
     WHERE r.endpoint = 'sites.csv' AND json_valid(r.body)
 ),
 latest AS (
     SELECT * FROM landings
-    ORDER BY partition_date = CAST($day AS DATE) DESC, fetched_at DESC
+    ORDER BY fetched_at DESC
     LIMIT 1
 ),
 rows AS (
