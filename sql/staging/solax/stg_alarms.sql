@@ -40,8 +40,8 @@ fault_runs AS (
            any_value(code) AS alarm_code,
            min(upload_utc) AS first_utc,
            max(upload_utc) AS last_utc,
-           arg_max(next_utc, upload_utc) AS ended_at,
-           greatest(max(last_seen_at), arg_max(next_seen_at, upload_utc)) AS observed_at,
+           arg_max_null(next_utc, upload_utc) AS ended_at,  -- NULL while no upload followed the run
+           greatest(max(last_seen_at), arg_max_null(next_seen_at, upload_utc)) AS observed_at,
            bool_or(window_start) AS from_window_start
     FROM runs
     WHERE fault
