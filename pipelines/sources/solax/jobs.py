@@ -88,7 +88,7 @@ def solax_poll_round(context: dg.OpExecutionContext, solax: SolaxApiResource, la
     problems = [f"dongle {site.wifi_sn}: {error}" for site, error in rnd.failures]
     if rnd.stopped or problems:
         raise dg.Failure(
-            description=(f"SolaX round stopped: {rnd.stopped}. " if rnd.stopped else "")
+            description=(f"SolaX round stopped: {rnd.stopped.rstrip('.')}. " if rnd.stopped else "")
             + (f"{len(problems)} call(s) failed: " + "; ".join(problems[:3]) + ". " if problems else "")
             + f"What came back is landed ({sum(w['responses'] for w in landed.values())} answer(s)); polls that did "
             "not happen cannot be made up later.",
