@@ -1,7 +1,9 @@
 -- One row per piece of a dongle's sample that falls in the plant-local day: a sample is a distinct upload, and
 -- stands for the interval since the dongle's previous distinct upload (at most a day before; else, or for the
 -- first upload seen, for its own 5 minutes). The interval is cut at every local hour (so at midnight too): no
--- piece crosses an hour. Inputs: stg_uploads (the day and the days around it), stg_devices. Parameter: $day.
+-- piece crosses an hour; and at the instants where the plant's other dongles start or end theirs: the samples
+-- of one plant share their instants (ts_utc, interval_s), whatever the dongles' phases.
+-- Inputs: stg_uploads (the day and the days around it), stg_devices. Parameter: $day.
 --
 -- Energies (kWh) per term, from `solax_source` (sql/staging/solax/_macros.sql): the mean power where the upload
 -- covers its whole interval (consecutive 5-minute uploads), else the term's counter (yieldtotal: PV, or the X1-AC's
@@ -84,20 +86,36 @@ energies AS (
     FROM sourced
 ),
 segments AS (
-    -- the part of the interval the upload's powers do not describe, then the 5 minutes they do
-    SELECT e.*, seg.a, seg.b, seg.in_covered
+    -- the part of the interval the upload's powers do not describe, then the 5 minutes they do; only what
+    -- touches the plant's local day
+    SELECT e.*, seg.a, seg.b, seg.in_covered, row_number() OVER () AS segment_id
     FROM energies AS e,
          unnest([{'a': e.t0, 'b': e.t - e.covered, 'in_covered': false},
                  {'a': e.t - e.covered, 'b': e.t, 'in_covered': true}]) AS x(seg)
     WHERE seg.b > seg.a
+      AND seg.b > epoch(local_to_utc(e.time_zone, CAST(CAST($day AS DATE) AS TIMESTAMP), false))
+      AND seg.a < epoch(local_to_utc(e.time_zone, CAST(CAST($day AS DATE) + 1 AS TIMESTAMP), false))
+),
+plant_points AS (
+    -- every instant where one of the plant's dongles starts or ends a segment: the dongles of a plant upload at
+    -- their own phases, and cutting each at the others' instants gives the plant's samples common instants
+    SELECT DISTINCT plant_id, x FROM (SELECT plant_id, a AS x FROM segments UNION ALL SELECT plant_id, b FROM segments)
+),
+inner_points AS (
+    SELECT s.segment_id, list(p.x) AS xs
+    FROM segments AS s
+    JOIN plant_points AS p ON p.plant_id = s.plant_id AND p.x > s.a AND p.x < s.b
+    GROUP BY s.segment_id
 ),
 cuts AS (
-    -- every local hour boundary inside a segment (local hours start on a UTC quarter hour in every zone)
-    SELECT *, list_concat([a],
-                          list_filter(range(CAST(ceil(a / 900.0) * 900 AS BIGINT), b, 900),
-                                      x -> x > a AND strftime(timezone(time_zone, to_timestamp(x)), '%M:%S') = '00:00'),
-                          [b]) AS points
-    FROM segments
+    -- and every local hour boundary inside a segment (local hours start on a UTC quarter hour in every zone)
+    SELECT s.*, list_sort(list_distinct(list_concat(
+               [s.a, s.b], coalesce(i.xs, []),
+               list_filter(range(CAST(ceil(s.a / 900.0) * 900 AS BIGINT), s.b, 900),
+                           x -> x > s.a AND strftime(timezone(s.time_zone, to_timestamp(x)), '%M:%S') = '00:00'))))
+               AS points
+    FROM segments AS s
+    LEFT JOIN inner_points AS i USING (segment_id)
 ),
 pieces AS (
     SELECT * EXCLUDE (points),

@@ -98,6 +98,22 @@ def test_every_plant_is_modelled_from_its_meter_or_its_inverters(walked, five):
     assert unmetered.load_kwh.isna().all() and unmetered.grid_import_kwh.isna().all(), "unknown, not 0"
 
 
+def test_a_plants_samples_share_their_instants(walked, five):
+    """The dongles of a plant upload at their own phases; their samples are cut at each other's instants, so the
+    plant's inverters and meter stream have samples at the same instants, of the same lengths, all day."""
+    samples = query(
+        five, "SELECT plant_id, device_sn, ts_utc, interval_s FROM device_samples WHERE day = $d", {"d": DAY}
+    )
+    shared = 0
+    for plant_id, plant in samples.groupby("plant_id"):
+        instants = {sn: set(zip(g.ts_utc, g.interval_s)) for sn, g in plant.groupby("device_sn")}
+        first = next(iter(instants.values()))
+        assert all(i == first for i in instants.values()), plant_id
+        assert sum(s for _, s in first) == 24 * 3600
+        shared += len(instants) > 1
+    assert shared == 3  # Berlin's two PV inverters, and the AC-coupled plants' PV inverter and X1-AC
+
+
 def test_day_totals_at_5_minute_polls_within_1_percent(walked, five):
     worst = 0.0
     for e in _errors(walked["fleet"], five):
