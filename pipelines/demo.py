@@ -125,7 +125,7 @@ def backfill(first: date, last: date) -> bool:
 
 
 def print_fleet(server) -> None:
-    print(f"\nSimulated SAJ fleet ({len(server.fleet.plants)} plants, {len(server.fleet.devices)} devices):")
+    print(f"\nSimulated fleet ({len(server.fleet.plants)} plants, {len(server.fleet.devices)} devices), SAJ:")
     kinds = {0: "grid-tied", 1: "storage", 3: "AC-coupled"}
     for plant in server.fleet.plants:
         monitor = "load monitor" if plant.has_load_monitor else "no load monitor"
@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plants", type=int, default=8)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--days", type=int, default=7, help="how many complete days to backfill")
-    parser.add_argument("--solax-plants", type=int, default=3, help="plants behind the SolaX stand-in")
+    parser.add_argument("--solax-plants", type=int, default=2, help="plants behind the SolaX stand-in")
     parser.add_argument("--ui", action="store_true", help="start the Dagster UI instead of a backfill")
     args = parser.parse_args(argv)
 

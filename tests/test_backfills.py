@@ -128,6 +128,8 @@ def test_demo_command(tmp_path):
     summary = out.split("Warehouse:")[1].splitlines()
     header, values = summary[1].split(), summary[2].split()
     counts = dict(zip(header, values))
-    assert counts["plants"] == "3" and counts["days"] == "2" and int(counts["plant_hours"]) >= 3 * 2 * 23
+    # the 3 SAJ plants and the SolaX stand-in's 2, polled by walking its clock through the days
+    assert "SolaX keeps no history" in out and "Simulated SolaX fleet (2 plants" in out
+    assert counts["plants"] == "5" and counts["days"] == "2" and int(counts["plant_hours"]) >= 5 * 2 * 23
     assert (tmp_path / "demo" / "warehouse.duckdb").exists()
     assert str(last) in out or str(last - timedelta(days=1)) in out

@@ -17,7 +17,7 @@ and reasons, where an operator sees it.
 
 import dagster as dg
 
-from pipelines.core.errors import ConfigurationError, logger
+from pipelines.core.errors import ConfigurationError
 from pipelines.core.landing import lineage
 from pipelines.core.partitions import daily_partitions
 from pipelines.core.resources import LakeResource
@@ -28,7 +28,6 @@ from pipelines.sources.solax.resources import SolaxApiResource
 from pipelines.sources.solax.settings import VARIABLES, SolaxSettings
 from pipelines.sources.solax.sites import load_sites
 
-log = logger("pipelines.sources.solax.jobs")
 TRIGGER = "solax_poll"
 RAW_KEY = dg.AssetKey([VENDOR, RAW_ASSET])
 
@@ -68,8 +67,15 @@ def solax_poll_round(context: dg.OpExecutionContext, solax: SolaxApiResource, la
         )
     now = client.clock()
     used = ledger.calls_last_24h(now)
+    p = rnd.plan
     metadata = {
-        **round_metadata(rnd.plan),
+        "interval_minutes": p.interval_min,  # the interval in force: the plan for the sites file as read now
+        "interval_bound_by": p.bound_by,
+        "dongles": p.dongles,
+        "rounds_per_day": p.rounds_per_day,
+        "planned_calls_per_day": p.calls_per_day,
+        "calls_per_day_limit": p.per_day,
+        "calls_per_minute_limit": p.per_minute,
         "dongles_asked": rnd.asked,
         "answers": len(rnd.answers),
         "new_uploads": rnd.new_uploads,
@@ -99,18 +105,6 @@ def solax_poll_round(context: dg.OpExecutionContext, solax: SolaxApiResource, la
         f"repeated); {used} calls in the last 24 h of {rnd.plan.per_day}; {rnd.plan.describe()}"
     )
     yield dg.Output(None, metadata=metadata)
-
-
-def round_metadata(p: Plan) -> dict:
-    return {
-        "interval_minutes": p.interval_min,
-        "interval_bound_by": p.bound_by,
-        "dongles": p.dongles,
-        "rounds_per_day": p.rounds_per_day,
-        "planned_calls_per_day": p.calls_per_day,
-        "calls_per_day_limit": p.per_day,
-        "calls_per_minute_limit": p.per_minute,
-    }
 
 
 @dg.job(
