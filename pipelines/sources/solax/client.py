@@ -62,6 +62,8 @@ HINTS = {
     "registration number (10 characters, the 'sn' SolaX Cloud shows; not the inverter's serial) and that the "
     "dongle belongs to the account of SOLAX_TOKEN_ID.",
     kinds.PARAMETER: "SolaX refused the request's parameters: check the wifi_sn in SOLAX_SITES_FILE.",
+    NO_DATA: "SolaX has no upload from this dongle yet: check that it is online (its Wi-Fi or LAN) and registered "
+    "in SolaX Cloud; it is polled again every round.",
     MINUTE: "more calls reached the token in one minute than SolaX allows (another program using the token, or "
     "SOLAX_CALLS_PER_MINUTE above the account's limit): the round waits a minute before asking again.",
     DAY: "the token's calls for the day are used up (another program using the token, or SOLAX_CALLS_PER_DAY above "

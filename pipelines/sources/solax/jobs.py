@@ -22,6 +22,7 @@ from pipelines.core.landing import lineage
 from pipelines.core.partitions import daily_partitions
 from pipelines.core.resources import LakeResource
 from pipelines.schedules import SETTINGS, TRIGGER_TAG, _in_flight
+from pipelines.sources.solax.client import HINTS, NO_DATA
 from pipelines.sources.solax.poller import RAW_ASSET, VENDOR, land_round, poll_round, utc_text
 from pipelines.sources.solax.quota import Plan, cron_schedules, plan
 from pipelines.sources.solax.resources import SolaxApiResource
@@ -80,7 +81,7 @@ def solax_poll_round(context: dg.OpExecutionContext, solax: SolaxApiResource, la
         "answers": len(rnd.answers),
         "new_uploads": rnd.new_uploads,
         "repeated_uploads": rnd.repeats,
-        "no_data_yet": rnd.no_data,
+        "no_data_yet": len(rnd.no_data),
         "failed": len(rnd.failures),
         "refused": len(rnd.refused),
         "not_asked": len(rnd.not_asked),
@@ -91,6 +92,8 @@ def solax_poll_round(context: dg.OpExecutionContext, solax: SolaxApiResource, la
     }
     for site, error in rnd.refused:
         context.log.error(f"solax: dongle {site.wifi_sn} (sites file line {site.line}) refused: {error}")
+    for site in rnd.no_data:
+        context.log.warning(f"solax: dongle {site.wifi_sn} (sites file line {site.line}): {HINTS[NO_DATA]}")
     problems = [f"dongle {site.wifi_sn}: {error}" for site, error in rnd.failures]
     if rnd.stopped or problems:
         raise dg.Failure(

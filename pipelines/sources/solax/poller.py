@@ -65,7 +65,7 @@ class Round:
     calls: int = 0
     new_uploads: int = 0
     repeats: int = 0  # answers repeating the upload the previous round saw: the dongle did not upload since
-    no_data: int = 0  # answered "no data yet" (code 2002)
+    no_data: list[Site] = field(default_factory=list)  # answered "no data yet" (code 2002)
 
     @property
     def asked(self) -> int:
@@ -99,7 +99,7 @@ def poll_round(client: SolaxClient, sites: Sites, ledger: CallLedger, plan: Plan
         response = _ask(client, ledger, rnd, site)
         if response is not None:
             if response.code == NO_DATA:
-                rnd.no_data += 1
+                rnd.no_data.append(site)
             key = _upload_key(response)
             if key is not None:
                 seen[site.wifi_sn] = key

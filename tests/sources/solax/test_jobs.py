@@ -13,6 +13,7 @@ from pipelines.resources import build_resources
 from pipelines.sources.solax import jobs
 from pipelines.sources.solax.poller import RAW_ASSET, VENDOR
 from pipelines.sources.solax.settings import REALTIME
+from simulator.core.clock import MovableClock
 from tests.sources.solax.walk import sites_csv
 
 RAW_KEY = dg.AssetKey([VENDOR, RAW_ASSET])
@@ -135,3 +136,16 @@ def test_the_schedule_is_planned_from_the_sites_file_at_load(monkeypatch, tmp_pa
     assert planned is None and "cannot be read" in basis  # the code location still loads
     monkeypatch.delenv("SOLAX_TOKEN_ID")
     assert jobs.planned_at_load() == (None, "SolaX is not configured")
+
+
+def test_dongles_without_an_upload_yet_are_named_and_polled_again(make_solax, tmp_path):
+    server = make_solax(limits=False)
+    MovableClock(server.admin_url, datetime(2024, 12, 31, 12, tzinfo=timezone.utc))  # before the fleet's first day
+    instance = dg.DagsterInstance.ephemeral()
+    result = jobs.solax_poll.execute_in_process(resources=_resources(server, tmp_path), instance=instance)
+    assert result.success  # not a failure: the next round asks again
+    (output,) = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
+    assert output.event_specific_data.metadata["no_data_yet"].value == 9
+    messages = [entry.user_message for entry in instance.all_logs(result.run_id)]
+    named = [m for m in messages if "has no upload from this dongle yet" in m]
+    assert len(named) == 9 and all(any(d.wifi_sn in m for m in named) for d in server.dongles)
