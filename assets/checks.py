@@ -1,14 +1,15 @@
 """Asset checks on the warehouse marts (non-blocking): keys, ranges, reconciliation, energy balance.
 
-Each check runs one query over the whole table that returns the offending rows; a failed check names the
-plants (or devices) and days in its description and metadata. Reconciliations allow a relative tolerance
-with a small absolute floor, since the API rounds its counters to 0.01 kWh.
+Each check is a check spec of the table it checks and runs in the step that built it (assets/marts.py), with
+the same connection: one query over the whole table that returns the offending rows; a failed check names
+the plants (or devices) and days in its description and metadata. A check that reads another table
+(`needs`) runs after that table is built: the mart depends on it. Reconciliations allow a relative
+tolerance with a small absolute floor, since the vendors round their counters to 0.01 kWh.
 """
 
 from dataclasses import dataclass
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 MAX_LISTED = 50
 
@@ -55,6 +56,15 @@ def _rates(table: str, when: str) -> Check:
 
 
 ENERGY = ("pv_kwh", "load_kwh", "grid_import_kwh", "grid_export_kwh", "battery_charge_kwh", "battery_discharge_kwh")
+FLOWS = (
+    "pv_to_load_kwh",
+    "pv_to_battery_kwh",
+    "pv_to_grid_kwh",
+    "grid_to_load_kwh",
+    "grid_to_battery_kwh",
+    "battery_to_load_kwh",
+    "battery_to_grid_kwh",
+)
 
 CHECKS = [
     # keys name who first, then when (what a failed check lists), then the vendor
@@ -69,20 +79,26 @@ CHECKS = [
     _unique("device_day_totals", ("device_sn", "day", "vendor")),
     _unique("alarm_history", ("alarm_id", "vendor")),
     _non_negative("device_energy_hourly", "device_sn", "hour_local", ENERGY),
-    _non_negative("plant_energy_hourly", "plant_id", "hour_local", ENERGY),
-    _non_negative("self_consumption_daily", "plant_id", "day", ENERGY),
+    _non_negative("plant_energy_hourly", "plant_id", "hour_local", ENERGY + FLOWS),
+    _non_negative("self_consumption_daily", "plant_id", "day", ENERGY + FLOWS),
     _rates("self_consumption_daily", "day"),
     _rates("self_consumption_monthly", "month"),
     Check(
         "device_energy_hourly",
         "device_energy_hourly_matches_device_day_total",
-        "For each device and day, the sum of its hours is within 2% (or 0.05 kWh) of the device's own day total "
-        "(SAJ: uploadData timeUnit 1), for the terms both know.",
+        "For each device and day its samples cover whole, the sum of its hours is within 2% (or 0.05 kWh) of the "
+        "device's own day total (SAJ: uploadData timeUnit 1), for the terms both know. (A day with a gap is the "
+        "completeness check's.)",
         """
         WITH sums AS (
-            SELECT vendor, device_sn, plant_id, day, sum(pv_kwh) AS pv, sum(load_kwh) AS load,
-                   sum(grid_import_kwh) AS buy, sum(grid_export_kwh) AS sell
-            FROM device_energy_hourly GROUP BY ALL
+            SELECT h.vendor, h.device_sn, h.plant_id, h.day, sum(h.pv_kwh) AS pv, sum(h.load_kwh) AS load,
+                   sum(h.grid_import_kwh) AS buy, sum(h.grid_export_kwh) AS sell,
+                   sum(h.coverage) * 3600 >= any_value(epoch(timezone(p.time_zone, CAST(h.day + 1 AS TIMESTAMP)))
+                                                      - epoch(timezone(p.time_zone, CAST(h.day AS TIMESTAMP)))) - 1
+                       AS whole_day
+            FROM device_energy_hourly AS h
+            JOIN plants AS p ON p.vendor = h.vendor AND p.plant_id = h.plant_id
+            GROUP BY h.vendor, h.device_sn, h.plant_id, h.day
         ), cmp AS (
             SELECT s.vendor, s.device_sn, s.plant_id, s.day, t.day AS total_day, unnest([
                 {'term': 'pv', 'hours': s.pv, 'total': t.pv_kwh},
@@ -91,6 +107,7 @@ CHECKS = [
                 {'term': 'grid_export', 'hours': s.sell, 'total': t.grid_export_kwh}]) AS c
             FROM sums AS s
             LEFT JOIN device_day_totals AS t ON t.vendor = s.vendor AND t.device_sn = s.device_sn AND t.day = s.day
+            WHERE s.whole_day
         )
         SELECT plant_id, day, vendor, device_sn, c.term, round(c.hours, 3) AS hours_kwh, c.total AS day_total_kwh
         FROM cmp
@@ -98,13 +115,14 @@ CHECKS = [
           AND abs(c.hours - c.total) > greatest(0.02 * abs(c.total), 0.05)
         ORDER BY plant_id, day, device_sn, c.term
         """,
-        needs=("device_day_totals",),
+        needs=("device_day_totals", "plants"),
     ),
     Check(
         "self_consumption_daily",
         "self_consumption_daily_matches_plant_statistics",
-        "For each plant and day, the day's energies are within 2% (or 0.05 kWh) of the vendor portal's today* "
-        "counters (SAJ: getPlantStatisticsData at the end of the local day), for the terms both know.",
+        "For each plant and day measured whole (energy_basis 'samples'), the day's energies are within 2% (or "
+        "0.05 kWh) of the vendor portal's today* counters (SAJ: getPlantStatisticsData at the end of the local day), "
+        "for the terms both know.",
         """
         WITH cmp AS (
             SELECT d.vendor, d.plant_id, d.day, unnest([
@@ -117,6 +135,7 @@ CHECKS = [
             ]) AS c
             FROM self_consumption_daily AS d
             JOIN plant_statistics_daily AS s ON s.vendor = d.vendor AND s.plant_id = d.plant_id AND s.day = d.day
+            WHERE d.energy_basis = 'samples'
         )
         SELECT plant_id, day, vendor, c.term, round(c.model, 3) AS model_kwh, c.portal AS portal_kwh
         FROM cmp
@@ -145,6 +164,21 @@ CHECKS = [
         ORDER BY plant_id, day
         """,
     ),
+    Check(
+        "self_consumption_daily",
+        "self_consumption_daily_measured_or_counted",
+        "Every plant-day is measured whole, or its gap is covered by the vendor's own day counters: none is "
+        "'incomplete' (energies from the samples that arrived, too low). The current local day is exempt until it "
+        "has ended.",
+        """
+        SELECT d.plant_id, d.day, d.vendor, round(d.coverage, 4) AS coverage, d.samples, d.expected_samples
+        FROM self_consumption_daily AS d
+        JOIN plants AS p ON p.vendor = d.vendor AND p.plant_id = d.plant_id
+        WHERE d.energy_basis = 'incomplete' AND d.day < CAST(timezone(p.time_zone, now()) AS DATE)
+        ORDER BY d.plant_id, d.day
+        """,
+        needs=("plants",),
+    ),
 ]
 
 
@@ -158,17 +192,19 @@ def _tables_exist(conn, tables) -> list[str]:
 
 def run_check(conn, check: Check) -> dg.AssetCheckResult:
     missing = _tables_exist(conn, (check.asset, *check.needs))
-    if missing:
+    if missing:  # the check runs after its tables are built (the mart depends on them): one missing is a fault
         return dg.AssetCheckResult(
-            passed=True,
-            description=f"Nothing to check yet: {', '.join(missing)} not built.",
+            check_name=check.name,
+            passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=f"Cannot check: {', '.join(missing)} missing from the warehouse; build it first.",
             metadata={"missing_tables": ", ".join(missing)},
         )
     cursor = conn.execute(check.sql)
     columns = [d[0] for d in cursor.description]
     rows = cursor.fetchall()
     if not rows:
-        return dg.AssetCheckResult(passed=True, metadata={"offending_rows": 0})
+        return dg.AssetCheckResult(check_name=check.name, passed=True, metadata={"offending_rows": 0})
     listed = [dict(zip(columns, (str(v) for v in row))) for row in rows[:MAX_LISTED]]
     who_when = sorted({f"{r[columns[0]]} {r[columns[1]]}" for r in listed})
     table = (
@@ -180,6 +216,7 @@ def run_check(conn, check: Check) -> dg.AssetCheckResult:
         + "\n".join("| " + " | ".join(r[c] for c in columns) + " |" for r in listed)
     )
     return dg.AssetCheckResult(
+        check_name=check.name,
         passed=False,
         severity=dg.AssetCheckSeverity.WARN,
         description=f"{len(rows)} offending row(s): "
@@ -194,20 +231,10 @@ def run_check(conn, check: Check) -> dg.AssetCheckResult:
     )
 
 
-def _asset_check(check: Check) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=dg.AssetKey(check.asset),
-        name=check.name,
-        description=check.description,
-        blocking=False,
-        pool="warehouse",
-        additional_deps=[dg.AssetKey(t) for t in check.needs],
-    )
-    def _check(warehouse: DuckDBResource) -> dg.AssetCheckResult:
-        with warehouse.get_connection() as conn:
-            return run_check(conn, check)
-
-    return _check
+def checks_of(table: str) -> list[Check]:
+    """The checks of one public table, evaluated in the step that builds it."""
+    return [c for c in CHECKS if c.asset == table]
 
 
-model_checks = [_asset_check(c) for c in CHECKS]
+def check_specs(table: str) -> list[dg.AssetCheckSpec]:
+    return [dg.AssetCheckSpec(c.name, asset=table, description=c.description) for c in checks_of(table)]

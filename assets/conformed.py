@@ -22,9 +22,11 @@ The contract every vendor's mapping meets (docs/architecture.md, "Adding a vendo
   load_kwh, grid_import_kwh, grid_export_kwh, self_consumption_kwh, fetched_at);
 - plant_day_totals: the vendor portal's counters (vendor, day, plant_id, client_date, today_*, month_*,
   year_*, total_* energies, battery_soc_pct, fetched_at);
-- alarms: one row per occurrence observed that day (vendor, day, alarm_id, device_sn, plant_id, alarm_code,
-  alarm_name, alarm_level, alarm_level_name, alarm_state, status 'open'/'closed', started_at, ended_at,
-  updated_at, duration_minutes, reported_duration_minutes, observed_at).
+- alarms: one row per occurrence the vendor's alarm listing shows that day, for every device (vendor, day,
+  alarm_id: the same for the occurrence on every day that shows it; vendor_alarm_id: the vendor's own id where
+  known; device_sn, plant_id, alarm_code, alarm_name, alarm_level, alarm_level_name, alarm_state, status
+  'open'/'closed', started_at, ended_at (NULL where the vendor has not said), updated_at, duration_minutes,
+  reported_duration_minutes, observed_at); none that began after the day.
 """
 
 import functools

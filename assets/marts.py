@@ -11,8 +11,9 @@ the conformed layer gives (SAJ: power × 5 min); a missing sample is a gap, not 
 plant-local, keyed by `hour_utc`, so days of
 23 and 25 hours (daylight-saving time) give 23 and 25 rows.
 
-Definitions: self_consumed = pv − grid_export; self_consumption_rate = self_consumed / pv;
-self_sufficiency_rate = (load − grid_import) / load; NULL where the denominator is zero or unknown.
+Definitions (README, "Definitions"): each measured interval is split into energy flows; self_consumption_rate
+= (pv_to_load + pv_to_battery) / pv, self_sufficiency_rate = (pv_to_load + battery_to_load) / load, in [0, 1]
+on any day; NULL where the denominator is zero or unknown.
 """
 
 import time
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from assets.checks import check_specs, checks_of, run_check
 from assets.conformed import conformed_schema
 from assets.vendors import VENDOR_MODELS
 from pipelines import charts
@@ -39,7 +41,10 @@ class Mart:
 
     @property
     def upstream(self) -> list[dg.AssetKey]:
-        return [dg.AssetKey(["conformed", c]) for c in self.conformed] + [dg.AssetKey(d) for d in self.deps]
+        """The conformed tables and marts it reads, and the tables its checks compare it with."""
+        needs = {t for c in checks_of(self.name) for t in c.needs}
+        marts = sorted(set(self.deps) | needs)
+        return [dg.AssetKey(["conformed", c]) for c in self.conformed] + [dg.AssetKey(d) for d in marts]
 
 
 MARTS = [
@@ -79,7 +84,7 @@ MARTS = [
     Mart(
         "plant_energy_hourly",
         conformed=("samples",),
-        deps=("device_energy_hourly", "plants"),
+        deps=(),
         description="Per (vendor, plant) and plant-local hour (keyed by hour_utc), kWh: from the load monitor where "
         "the plant has one (battery from its storage inverter), otherwise from its inverters. Where an inverter's PV "
         "meter stands for the whole plant (AC-coupled storage), the plant's PV is that meter's. Plants whose "
@@ -87,18 +92,20 @@ MARTS = [
     ),
     Mart(
         "self_consumption_daily",
-        conformed=(),
+        conformed=("plants", "devices", "plant_day_totals", "device_day_totals"),
         deps=("plant_energy_hourly",),
-        description="Per (vendor, plant) and local day: energies (kWh), self_consumed = pv − grid_export, "
-        "self_consumption_rate = self_consumed / pv, self_sufficiency_rate = (load − grid_import) / load "
-        "(NULL where the denominator is zero or unknown).",
+        description="Per (vendor, plant) and local day: energies (kWh), the energy flows, self_consumption_rate = "
+        "(pv_to_load + pv_to_battery) / pv and self_sufficiency_rate = (pv_to_load + battery_to_load) / load (NULL "
+        "where the denominator is zero or unknown), and how much was measured: coverage, and energy_basis "
+        "('samples'; 'counters' where the vendor's own day counters fill a gap; 'incomplete').",
     ),
     Mart(
         "self_consumption_monthly",
         conformed=(),
         deps=("self_consumption_daily",),
-        description="Per (vendor, plant) and month: the daily table summed, rates recomputed from the sums; rebuilt "
-        "for every month the partition's days touch.",
+        description="Per (vendor, plant) and month: the daily table summed; each rate from the days that have both "
+        "its numerator and its denominator (rated_days_pv, rated_days_load), the days counted by energy_basis; "
+        "rebuilt for every month the partition's days touch.",
         day_column=None,
     ),
     Mart(
@@ -150,6 +157,7 @@ def _mart_asset(mart: Mart) -> dg.AssetsDefinition:
         kinds={"duckdb"},
         pool="warehouse",
         deps=mart.upstream,
+        check_specs=check_specs(mart.name),
         description=mart.description + f"\n\nSQL: sql/marts/{mart.name}.sql. Table: warehouse.duckdb main.{mart.name}.",
         tags={"layer": "marts"},
         owners=["team:solar-data"],
@@ -176,6 +184,7 @@ def _mart_asset(mart: Mart) -> dg.AssetsDefinition:
             schema = wh.table_schema(conn, mart.name)
             # The UI's story of the day: a chart and a preview of the partition's last day, fleet totals to plot.
             day_view = charts.day_metadata(conn, days[-1]) if mart.name == "plant_energy_hourly" else {}
+            checks = [run_check(conn, c) for c in checks_of(mart.name)]
         context.log.info(f"{mart.name}: {partition_rows} rows for {len(days)} day(s); {total_rows} in the table")
         return dg.MaterializeResult(
             metadata={
@@ -190,7 +199,8 @@ def _mart_asset(mart: Mart) -> dg.AssetsDefinition:
                 "seconds": round(time.monotonic() - started, 3),
                 "sql": run["sql"],
                 **day_view,
-            }
+            },
+            check_results=checks,
         )
 
     return _asset

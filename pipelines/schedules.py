@@ -122,8 +122,6 @@ def _status() -> dg.DefaultScheduleStatus:
 refresh_job = dg.define_asset_job(
     "fleet_refresh",
     selection=dg.AssetSelection.all(),
-    # one process per run: a subprocess per step (~45 steps) made a one-day refresh take 150 s instead of ~20 s
-    executor_def=dg.in_process_executor,
     description="The whole graph (every vendor's raw -> staging -> conformed -> marts, with checks) over a range "
     "of days, in one run.",
 )

@@ -47,6 +47,12 @@ def parser(vendor: str, cli) -> argparse.ArgumentParser:
     ap.add_argument("--no-limits", action="store_true")
     ap.add_argument("--qps-scale", type=float, default=1.0)
     ap.add_argument("--no-gaps", action="store_true", help="no intrinsic logger outages")
+    ap.add_argument(
+        "--tou",
+        action="store_true",
+        help="a storage and an AC-coupled plant in every six run a time-of-use tariff: grid charging at night, "
+        "battery export in the evening peak on some days",
+    )
     ap.add_argument("--fault-seed", type=int, default=0)
     ap.add_argument("--fault-5xx", type=float, default=0.0)
     ap.add_argument("--fault-10001", type=float, default=0.0, help="the vendor's 'system error' answer")
@@ -69,7 +75,13 @@ def main(argv=None) -> int:
     if hasattr(cli, "configure"):  # a vendor may size the fleet from options of its own
         cli.configure(a)
     fleet = Fleet(
-        seed=a.seed, plants=a.plants, start_date=a.start_date, now=a.now, gaps=not a.no_gaps, devices=a.devices
+        seed=a.seed,
+        plants=a.plants,
+        start_date=a.start_date,
+        now=a.now,
+        gaps=not a.no_gaps,
+        devices=a.devices,
+        tou=a.tou,
     )
     faults = Faults(
         seed=a.fault_seed,
@@ -86,6 +98,8 @@ def main(argv=None) -> int:
     server = cli.build(fleet, a, faults).start()
     for line in cli.banner(server, a):
         print(line)
+    if fleet.tou:
+        print("time-of-use plants: " + ", ".join(f"{p.plant_id} ({p.name})" for p in fleet.plants if p.tou))
     sys.stdout.flush()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -10,7 +10,6 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from assets.checks import model_checks
 from assets.conformed import build_day as build_conformed_day
 from assets.conformed import conformed_assets
 from assets.marts import MARTS, build_mart, mart_assets
@@ -56,9 +55,15 @@ DEVICE_PATH = {
 TOL = 1e-6  # kWh: the samples are whole watts, so the sums are exact up to float rounding
 
 
-def select(keys: set[str]) -> list:
-    """The assets whose keys (as the UI writes them: "saj/raw_plants", "conformed/samples", "plants") are given."""
-    return [a for a in ALL_ASSETS if a.key.to_user_string() in keys]
+def select(keys: set[str]) -> dg.AssetSelection:
+    """The assets whose keys (as the UI writes them: "saj/raw_plants", "conformed/samples", "plants") are given,
+    with their checks (a vendor's raw tables are one multi-asset: a selection takes the subset)."""
+    return dg.AssetSelection.assets(*(dg.AssetKey.from_user_string(k) for k in keys))
+
+
+def run(selection=None, **kwargs):
+    """dg.materialize over the whole code location's assets, running `selection` (default: everything)."""
+    return dg.materialize(ALL_ASSETS, selection=selection, **kwargs)
 
 
 def lake_of(data_dir: Path) -> Lake:
@@ -112,16 +117,15 @@ def materialize(
     server,
     data_dir: Path,
     day: date | None = None,
-    assets=None,
-    checks: bool = False,
+    assets: dg.AssetSelection | None = None,
     raise_on_error: bool = True,
     tags: dict | None = None,
     instance=None,
     **resource_kwargs,
 ):
-    assets = ALL_ASSETS if assets is None else assets
-    return dg.materialize(
-        [*assets, *(model_checks if checks else [])],
+    """The assets selected (default: all) for `day` (or the range in `tags`) against a SAJ simulator."""
+    return run(
+        assets,
         partition_key=day.isoformat() if day else None,
         resources=resources(server, data_dir, **resource_kwargs),
         raise_on_error=raise_on_error,

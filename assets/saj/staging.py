@@ -56,8 +56,8 @@ STAGING = StagingSet(
             "stg_alarms",
             raw=("raw_alarms",),
             staged=("stg_devices", "stg_plants"),
-            description="One row per alarm occurrence (alarmID) observed that day in device/getDeviceAlarmList, "
-            "with its code from device/alarmList, start and end in UTC, open/closed.",
+            description="One row per alarm occurrence the day's device/alarmList shows (90 days of starts), with "
+            "what device/getDeviceAlarmList adds where asked (SAJ's alarmID, the end); start and end in UTC.",
         ),
     ]
 )

@@ -99,6 +99,11 @@ class Lake:
         """The one file of a day of a staging or conformed table."""
         return self.day_dir(layer, *names, day=day) / "data.parquet"
 
+    def snapshot_file(self, vendor: str, asset: str) -> Path:
+        """A raw asset's latest complete fetch of what changes slowly (a fleet's plant and device details),
+        kept beside its days so runs can land it again instead of asking the API every time."""
+        return self.table_dir("raw", vendor, asset) / "snapshot.parquet"
+
     def conformed_file(self, table: str, vendor: str, day: date) -> Path:
         """A vendor's day of a conformed table (hive-style `vendor=` folders: one table, every vendor)."""
         table, vendor = _names("conformed", [table, vendor])

@@ -10,15 +10,18 @@ A plant or device that no retry can heal (an id that is not a plain identifier, 
 read) is refused by name: the asset's `nothing_refused` check fails with ERROR severity and names it,
 while the rest of the fleet flows on to the warehouse.
 
-Every vendor's raw asset starts with `skip_reason(...)`: a vendor without credentials lands nothing and
-says so (a run over a fleet of any mix of vendors works), but a run with no vendor configured at all fails
-at once, naming the variables to set.
+A vendor declares its raw assets as `RawTable`s and gets them from `raw_multi_asset(...)` as ONE step: the
+tables land concurrently, each as soon as the tables it reads are landed, so a run costs its slowest
+endpoint (each paced by the shared limiter), not the sum of all of them. A vendor without credentials lands
+nothing and says so (a run over a fleet of any mix of vendors works), but a run with no vendor configured at
+all fails at once, naming the variables to set.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -26,8 +29,8 @@ from typing import Any
 import dagster as dg
 
 from pipelines.core.lake import Lake, raw_table
-from pipelines.core.partitions import days_of
-from pipelines.core.resources import VendorsResource
+from pipelines.core.partitions import daily_partitions, days_of
+from pipelines.core.resources import LakeResource, VendorsResource
 
 NOTHING_REFUSED = "nothing_refused"
 RAW_COLUMNS = dg.TableSchema(
@@ -140,24 +143,20 @@ def landed_earlier_in_lineage(lake: Lake, day_dir, lin: dict[str, str]) -> bool:
     return same_run or same_backfill
 
 
-def _delta(after: dict, before: dict, key: str) -> int:
-    return int(after.get(key) or 0) - int(before.get(key) or 0)
-
-
 def land(
     context: dg.AssetExecutionContext,
     lake: Lake,
     vendor: str,
     asset: str,
-    stats: Callable[[], dict],
+    counts: Callable[[], dict],
     fetch_day: Callable[[date], DayLanding],
     asset_key: dg.AssetKey | None = None,
 ) -> dg.MaterializeResult:
     """Land `fetch_day(day)` for every day of the partition window under raw/<vendor>/<asset>/, one day at a
-    time (a long range holds one day of responses in memory, never the whole range). `stats()` is the
-    client's counters, to report the calls this asset made."""
+    time (a long range holds one day of responses in memory, never the whole range). `counts()` is the
+    client's counters of this asset's endpoints (calls, retries, rate_rejections), to report what it made."""
     started = time.monotonic()
-    before = dict(stats())
+    before = dict(counts())
     lin = lineage(context)
     failures: list[str] = []
     refused: list[str] = []
@@ -186,7 +185,7 @@ def land(
             f"{vendor}/{asset}: {len(skipped)} day(s) already landed completely by an earlier attempt of this run "
             f"(root run {lin['fleet.root_run_id']}); not fetched again: {', '.join(skipped)}"
         )
-    after = dict(stats())
+    after = dict(counts())
     metadata = {
         "dagster/row_count": rows,
         "dagster/column_schema": RAW_COLUMNS,
@@ -194,9 +193,9 @@ def land(
         "days_resumed": len(skipped),
         "plants": len(plants),
         "devices": len(devices),
-        "api_calls": _delta(after, before, "calls"),
-        "retries": _delta(after, before, "retries"),
-        "rate_rejections": _delta(after, before, "rate_rejections"),
+        "api_calls": after["calls"] - before["calls"],
+        "retries": after["retries"] - before["retries"],
+        "rate_rejections": after["rate_rejections"] - before["rate_rejections"],
         "failures": len(failures),
         "refused": len(refused),
         "seconds": round(time.monotonic() - started, 2),
@@ -235,3 +234,148 @@ def land(
         metadata={"refused": dg.MetadataValue.md("\n".join(f"- {r}" for r in refused[:200]) or "none")},
     )
     return dg.MaterializeResult(asset_key=asset_key, metadata=metadata, check_results=[check])
+
+
+# --- fleet snapshots ------------------------------------------------------------------------------------
+REFRESH_SNAPSHOT_TAG = "fleet/refresh_snapshot"
+
+
+def fresh_snapshot(
+    context: dg.AssetExecutionContext, lake: Lake, vendor: str, asset: str, max_age_hours: float
+) -> list[dict] | None:
+    """The rows of a raw asset's snapshot (`Lake.snapshot_file`) while they may stand for a fetch now: taken
+    less than `max_age_hours` ago, and the run not tagged `fleet/refresh_snapshot` (a refresh on demand)."""
+    path = lake.snapshot_file(vendor, asset)
+    if context.run.tags.get(REFRESH_SNAPSHOT_TAG, "").lower() in ("1", "true", "yes") or not path.exists():
+        return None
+    rows = lake.read([path]).to_pylist()
+    if not rows:
+        return None
+    age_h = (time.time() - min(r["fetched_at"] for r in rows).timestamp()) / 3600
+    return rows if age_h < max_age_hours else None
+
+
+def save_snapshot(
+    lake: Lake, vendor: str, asset: str, responses: Iterable[tuple[str | None, str | None, Any]], day: date
+) -> None:
+    """Keep a complete fetch as the asset's snapshot ((plant_id, device_sn, response) triples, as landed)."""
+    lake.write_file(lake.snapshot_file(vendor, asset), raw_table(day, responses))
+
+
+# --- a vendor's raw assets, landed concurrently --------------------------------------------------------
+@dataclass(frozen=True)
+class RawTable:
+    """One raw asset of a vendor. `prepare(context, client, lake)` runs once per run (it may call the API for
+    what every day shares, such as a fleet list) and returns the fetcher of one day; `endpoints` are the
+    endpoints it calls (its calls are counted by them); `reads` the vendor's other raw tables it needs landed
+    first in the same run."""
+
+    name: str
+    endpoints: tuple[str, ...]
+    prepare: Callable[[dg.AssetExecutionContext, Any, LakeResource], Callable[[date], DayLanding]]
+    reads: tuple[str, ...] = ()
+    description: str = ""
+
+
+def raw_multi_asset(
+    vendor: str, tables: list[RawTable], resource_key: str, client: Callable[[Any], Any], max_parallel: int = 8
+) -> dg.AssetsDefinition:
+    """The vendor's raw tables as one multi-asset (keys `<vendor>/<table>`, group `<vendor>_raw`), subsettable,
+    each with its `nothing_refused` check. `client(resource)` gives the vendor's client from its resource.
+
+    Within the step every selected table lands as soon as the tables it reads have landed, all concurrently:
+    threads are fine, since they wait on the per-endpoint limiter. What succeeded is recorded; if any table
+    failed, the step fails afterwards, naming every failure."""
+    keys = {t.name: dg.AssetKey([vendor, t.name]) for t in tables}
+
+    @dg.multi_asset(
+        name=f"{vendor}_raw",
+        specs=[
+            dg.AssetSpec(
+                keys[t.name],
+                deps=[keys[r] for r in t.reads],
+                description=t.description,
+                group_name=f"{vendor}_raw",
+                kinds={"parquet"},
+                owners=["team:solar-data"],
+                tags={"layer": "raw", "vendor": vendor},
+                skippable=True,
+            )
+            for t in tables
+        ],
+        check_specs=[raw_check_spec(keys[t.name]) for t in tables],
+        can_subset=True,
+        partitions_def=daily_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        required_resource_keys={resource_key, "lake", "vendors"},
+    )
+    def _raw(context):  # (no annotation: this module's annotations are strings, which Dagster cannot check)
+        selected = [t for t in tables if keys[t.name] in context.selected_asset_keys]
+        reason = skip_reason(context, context.resources.vendors, vendor)
+        if reason is not None:
+            for t in selected:
+                yield skipped(reason, keys[t.name])
+            return
+        api = client(getattr(context.resources, resource_key))
+        lake: LakeResource = context.resources.lake
+        wanted = {t.name for t in selected}
+
+        def run(t: RawTable) -> dg.MaterializeResult:
+            fetch_day = t.prepare(context, api, lake)
+            return land(
+                context,
+                lake.lake,
+                vendor,
+                t.name,
+                lambda: api.counts_for(t.endpoints),
+                fetch_day,
+                asset_key=keys[t.name],
+            )
+
+        failures: dict[str, BaseException] = {}
+        done: set[str] = set()
+        running: dict[Future, str] = {}
+        with ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix=f"{vendor}-raw") as pool:
+            while len(done) + len(failures) < len(selected):
+                for t in selected:
+                    blocked = [r for r in t.reads if r in wanted and r not in done]
+                    if t.name in done or t.name in failures or t.name in running.values():
+                        continue
+                    if any(r in failures for r in blocked):
+                        failures[t.name] = RuntimeError(
+                            f"not landed: {', '.join(r for r in blocked if r in failures)} failed"
+                        )
+                    elif not blocked:
+                        running[pool.submit(run, t)] = t.name
+                if not running:
+                    continue
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    name = running.pop(future)
+                    try:
+                        result = future.result()
+                    except Exception as exc:  # noqa: BLE001 - reported below, after what succeeded is recorded
+                        failures[name] = exc
+                    else:
+                        done.add(name)
+                        yield result
+        if failures:
+            raise dg.Failure(
+                description=" | ".join(_failure_text(name, exc) for name, exc in failures.items()),
+                metadata=_failure_metadata(failures),
+            )
+
+    return _raw
+
+
+def _failure_text(name: str, exc: BaseException) -> str:
+    return exc.description if isinstance(exc, dg.Failure) and exc.description else f"{name}: {exc}"
+
+
+def _failure_metadata(failures: dict[str, BaseException]) -> dict:
+    """The `failed` listing of every table that failed (what `land()` put in its Failure), merged."""
+    lines = []
+    for name, exc in failures.items():
+        listing = (exc.metadata or {}).get("failed") if isinstance(exc, dg.Failure) else None
+        lines.append(listing.value if listing is not None else f"- {name}: {exc}")
+    return {"failed": dg.MetadataValue.md("\n".join(lines))}

@@ -50,6 +50,7 @@ class FleetSettings:
     daily_days: int
     settle_minutes: int
     running: bool
+    fleet_snapshot_hours: float
 
     @classmethod
     def from_env(cls) -> FleetSettings:
@@ -76,6 +77,7 @@ class FleetSettings:
             daily_days=days,
             settle_minutes=env_int("FLEET_SETTLE_MINUTES", 30, legacy="SAJ_SETTLE_MINUTES"),
             running=automation == "running",
+            fleet_snapshot_hours=env_int("FLEET_SNAPSHOT_HOURS", 24),
         )
 
     @property

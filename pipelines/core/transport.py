@@ -79,6 +79,22 @@ class ApiResponse:
     latency_s: float = 0.0
     ok: bool = False  # the client read it as a success
 
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> ApiResponse:
+        """A successful answer landed in the raw lake, as the response it was (to land it again: a snapshot)."""
+        return cls(
+            endpoint=row["endpoint"],
+            params=json.loads(row["request_params"]),
+            http_status=row["http_status"],
+            code=row["api_code"],
+            msg=row["api_msg"],
+            body_text=row["body"],
+            payload=parse_body(row["body"]),
+            fetched_at=row["fetched_at"],
+            attempts=row["attempts"],
+            ok=True,
+        )
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(endpoint={self.endpoint!r}, params={self.params!r}, "
@@ -147,6 +163,7 @@ class ApiClient:
         self._stats_lock = threading.Lock()
         self._calls: Counter[str] = Counter()
         self._counts: Counter[str] = Counter()
+        self._per_endpoint: dict[str, Counter] = defaultdict(Counter)  # endpoint -> attempts, retries, ...
         self._codes: dict[str, Counter] = defaultdict(Counter)
 
     def __repr__(self) -> str:
@@ -216,9 +233,20 @@ class ApiClient:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def _count(self, key: str, n: int = 1) -> None:
+    def _count(self, key: str, endpoint: str, n: int = 1) -> None:
         with self._stats_lock:
             self._counts[key] += n
+            self._per_endpoint[endpoint][key] += n
+
+    def counts_for(self, endpoints: Iterable[str]) -> dict[str, int]:
+        """Calls, retries, rate rejections and failures of these endpoints so far (what one raw asset made,
+        while other assets call other endpoints at the same time)."""
+        endpoints = list(endpoints)
+        with self._stats_lock:
+            out = {"calls": sum(self._calls[e] for e in endpoints)}
+            for key in ("attempts", "retries", "rate_rejections", "failures"):
+                out[key] = sum(self._per_endpoint[e][key] for e in endpoints)
+        return out
 
     @property
     def stats(self) -> dict[str, Any]:
@@ -381,14 +409,14 @@ class ApiClient:
                 token = self.tokens.get()
                 self.authorize(sent_headers, token)
             attempt += 1
-            self._count("attempts")
+            self._count("attempts", endpoint)
             retry_after = None
             try:
                 response, retry_after = self._send(
                     method, endpoint, url, query, body, form, sent_headers, stored, attempt
                 )
             except ApiError:
-                self._count("failures")
+                self._count("failures", endpoint)
                 raise
             except _Retry as r:
                 cause = r.cause
@@ -417,13 +445,13 @@ class ApiClient:
                     # expired during a backoff), that is a new expiry, worth refreshing again
                     token_refusals = 0
                 if response.code is not None and response.code in accept and response.http_status < 500:
-                    self._count("accepted_errors")
+                    self._count("accepted_errors", endpoint)
                     return response
                 if kind == RATE:
                     rate_rejections += 1
-                    self._count("rate_rejections")
+                    self._count("rate_rejections", endpoint)
                     if rate_rejections > self.max_rate_retries:
-                        self._count("failures")
+                        self._count("failures", endpoint)
                         raise ApiTransientError(
                             self.vendor,
                             endpoint,
@@ -438,11 +466,11 @@ class ApiClient:
                     delay = self._rate_backoff(rate_rejections, retry_after)
                     self.limiter.on_rejected(self.limit_key(endpoint))
                     self.limiter.pause(self.limit_key(endpoint), delay * 0.5)
-                    self._count("retries")
+                    self._count("retries", endpoint)
                     time.sleep(delay)
                     continue
                 if kind == TOKEN and auth and self.tokens is not None:
-                    self._count("token_rejections")
+                    self._count("token_rejections", endpoint)
                     # Refresh and retry. Twice in a row is normal when threads share a token that dies: the
                     # token another thread just fetched may be dead too by the time this one uses it. A third
                     # refusal in a row means someone else keeps taking the app's one live token.
@@ -450,18 +478,18 @@ class ApiClient:
                     if token_refusals <= 2 and token_refreshes < self.max_attempts:
                         token_refreshes += 1
                         self.tokens.invalidate(token)  # type: ignore[arg-type]
-                        self._count("retries")
+                        self._count("retries", endpoint)
                         continue
-                    self._count("failures")
+                    self._count("failures", endpoint)
                     raise self.error(CREDENTIALS, endpoint, stored, response)
                 if kind == SLOW_DEVICE:
                     slow_device += 1
                     if slow_device < self.slow_device_attempts and transient + 1 < self.max_attempts:
                         transient += 1
-                        self._count("retries")
+                        self._count("retries", endpoint)
                         time.sleep(self._backoff(transient))
                         continue
-                    self._count("failures")
+                    self._count("failures", endpoint)
                     raise self.error(OTHER, endpoint, stored, response)
                 if kind == TRANSIENT:
                     if response.http_status >= 500:
@@ -471,11 +499,11 @@ class ApiClient:
                     else:
                         cause = f"code {response.code} ({response.msg})"
                 else:
-                    self._count("failures")
+                    self._count("failures", endpoint)
                     raise self.error(kind, endpoint, stored, response)
             transient += 1
             if transient >= self.max_attempts:
-                self._count("failures")
+                self._count("failures", endpoint)
                 log.warning("%s %s %s failed after %d attempts: %s", self.vendor, endpoint, stored, attempt, cause)
                 raise ApiTransientError(
                     self.vendor,
@@ -487,7 +515,7 @@ class ApiClient:
                     code=last.code if last else None,
                     msg=last.msg if last else None,
                 )
-            self._count("retries")
+            self._count("retries", endpoint)
             time.sleep(self._backoff(transient, retry_after))
 
     # --- fan-out ------------------------------------------------------------------------------

@@ -48,6 +48,46 @@ def execute_statements(conn: duckdb.DuckDBPyConnection, statements: Iterable[str
         conn.execute(statement, _bind(statement, params)).fetchall()
 
 
+_CREATE = re.compile(r"^CREATE TABLE IF NOT EXISTS ([a-z][a-z0-9_]*)\s*\(", re.IGNORECASE)
+
+
+class WarehouseShapeError(RuntimeError):
+    """A warehouse table was built by another version of its model: it cannot take the new rows."""
+
+
+def _columns(conn: duckdb.DuckDBPyConnection, table: str, temp: bool = False) -> list[tuple[str, str]]:
+    return conn.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'main' "
+        "AND table_catalog = CASE WHEN $temp THEN 'temp' ELSE current_database() END AND table_name = $t "
+        "ORDER BY ordinal_position",
+        {"t": table, "temp": temp},
+    ).fetchall()
+
+
+def check_shape(conn: duckdb.DuckDBPyConnection, relpath: str) -> None:
+    """Refuse, saying what to do, to add rows to a table another version of its model created (a release that
+    added columns): the model's CREATE TABLE, made as a temporary table, must have the table's columns."""
+    for statement in sql_statements(relpath):
+        match = _CREATE.match(statement)
+        if not match:
+            continue
+        table = match.group(1)
+        existing = _columns(conn, table)
+        if not existing:
+            return
+        conn.execute(_CREATE.sub(f"CREATE OR REPLACE TEMP TABLE _shape_{table} (", statement, count=1))
+        wanted = _columns(conn, f"_shape_{table}", temp=True)
+        conn.execute(f"DROP TABLE temp._shape_{table}")
+        if existing != wanted:
+            missing = [c for c, _ in wanted if c not in {e for e, _ in existing}]
+            raise WarehouseShapeError(
+                f"The warehouse table {table} was built by another version of {relpath}"
+                + (f" (it lacks {', '.join(missing)})" if missing else " (its columns differ)")
+                + f". The warehouse is derived from the lake: drop the table (DROP TABLE {table}), or delete the "
+                "warehouse file, and re-materialise its days (a backfill of the marts; no API call is made)."
+            )
+
+
 def run_sql_file(
     conn: duckdb.DuckDBPyConnection, relpath: str, params: Mapping[str, object] | None = None
 ) -> dict[str, object]:
@@ -57,13 +97,16 @@ def run_sql_file(
     """
     params = dict(params or {})
     started = time.monotonic()
+    check_shape(conn, relpath)
     conn.execute("BEGIN TRANSACTION")
     try:
         execute_statements(conn, sql_statements(relpath), params)
-        conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    # outside the try: a COMMIT that fails (DuckLake: a conflict with another writer) has ended the transaction
+    # itself, and its error is the one to see
+    conn.execute("COMMIT")
     return {"sql": relpath, "seconds": round(time.monotonic() - started, 3)}
 
 
@@ -95,6 +138,9 @@ def drop_input(conn: duckdb.DuckDBPyConnection, name: str) -> None:
         conn.execute(f"DROP {'VIEW' if kind[0] == 'VIEW' else 'TABLE'} temp.{name}")
 
 
+_READ_OPTIONS = "union_by_name = true, hive_partitioning = false"
+
+
 def load_table(
     conn: duckdb.DuckDBPyConnection,
     name: str,
@@ -103,6 +149,7 @@ def load_table(
     lazy: bool = False,
 ) -> int | None:
     """(Re)create the temporary table `name` from Parquet files; from `empty` (a schema) if there is none.
+    The files' columns only: the lake's `vendor=`/`date=` folders are not read as columns (hive partitioning).
 
     lazy=True makes it a temporary view over the files instead (returns None: nothing is counted): a model
     then reads only the columns and days it needs, straight from Parquet, and a year of samples is never
@@ -111,11 +158,11 @@ def load_table(
     drop_input(conn, name)
     if paths and lazy:
         listing = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)  # paths built by pipelines.core.lake
-        conn.execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM read_parquet([{listing}], union_by_name = true)")
+        conn.execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM read_parquet([{listing}], {_READ_OPTIONS})")
         return None
     if paths:
         conn.execute(
-            f"CREATE TEMP TABLE {name} AS SELECT * FROM read_parquet($paths, union_by_name = true)",
+            f"CREATE TEMP TABLE {name} AS SELECT * FROM read_parquet($paths, {_READ_OPTIONS})",
             {"paths": [str(p) for p in paths]},
         )
     else:
@@ -130,8 +177,8 @@ def load_table(
 
 def table_schema(conn: duckdb.DuckDBPyConnection, table: str) -> dg.TableSchema:
     rows = conn.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_name = $t AND table_schema = 'main' ORDER BY ordinal_position",
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $t "
+        "AND table_schema = 'main' AND table_catalog = current_database() ORDER BY ordinal_position",
         {"t": table},
     ).fetchall()
     return dg.TableSchema(columns=[dg.TableColumn(name=n, type=t) for n, t in rows])

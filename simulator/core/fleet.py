@@ -2,10 +2,15 @@
 
 Vendor-neutral: every vendor's stand-in serves views of a `Fleet` (SAJ's ids and device types are the
 fleet's own; other vendors map them to theirs), so every API is checked against the same physics.
+
+With `tou=True` the plants `TOU_INDEXES` picks (a storage and an AC-coupled plant in every six) run a
+time-of-use dispatch (physics.py); with it off (the default) every plant's truth is bit-identical to the
+self-consumption fleet's. The truth frames carry each interval's energy flows (`physics.flows`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 from collections import OrderedDict
@@ -17,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import physics
-from .physics import BLOCK_DAYS, SLOTS, STEP_S, PlantPhysics, TzCalendar, Weather
+from .physics import BLOCK_DAYS, FLOWS, SLOTS, STEP_S, PlantPhysics, TzCalendar, Weather
 
 # (time zone as served, country, countryCode, city, lat, lon, climate, annual kWh range, expected kWh/kWp, tilt,
 #  tz name)
@@ -129,6 +134,9 @@ SITES = [
 ]
 # (plant type, has load monitor): every combination appears within the first six plants
 COMBOS = [(0, False), (1, True), (3, False), (0, True), (1, False), (3, True)]
+# plants (index % 6) on a time-of-use tariff when the fleet has them: a storage plant without a load monitor
+# and an AC-coupled one with it (Munich and Newcastle in the first six: daylight saving in both hemispheres)
+TOU_INDEXES = (4, 5)
 SURNAMES = [
     "Schmidt",
     "Nguyen",
@@ -188,10 +196,13 @@ COLUMNS = [
     "grid_export_kwh",
     "battery_charge_kwh",
     "battery_discharge_kwh",
+    *(f"{f}_w" for f in FLOWS),
+    *(f"{f}_kwh" for f in FLOWS),
     "reported",
 ]
 _W = ["pv_w", "load_w", "grid_import_w", "grid_export_w", "battery_charge_w", "battery_discharge_w"]
 KEYS = ["pv", "load", "imp", "exp", "chg", "dis"]
+FLOW_KEYS = list(FLOWS)  # the flows of the truth's day arrays and daily sums (`physics.flows`)
 
 
 def _h(*parts) -> int:
@@ -241,6 +252,7 @@ class Plant:
     azimuth_deg: float = field(default=180.0, repr=False)
     grid_price: float = field(default=0.3, repr=False)
     currency: str = field(default="EUR", repr=False)
+    tou: bool = field(default=False, repr=False)  # runs the time-of-use dispatch (grid charging, export)
 
 
 @dataclass
@@ -256,7 +268,8 @@ class Alarm:
 
 
 class Fleet:
-    """A deterministic fleet. ``now``: a fixed aware UTC datetime, or None for the real clock."""
+    """A deterministic fleet. ``now``: a fixed aware UTC datetime, or None for the real clock; ``tou``: the
+    plants of `TOU_INDEXES` run a time-of-use dispatch."""
 
     def __init__(
         self,
@@ -266,6 +279,7 @@ class Fleet:
         now: datetime | None = None,
         gaps: bool = True,
         devices: int | None = None,
+        tou: bool = False,
     ):
         if now is not None:
             if now.tzinfo is None:
@@ -275,6 +289,7 @@ class Fleet:
         self.start_date = start_date
         self._now = now
         self.gaps = gaps
+        self.tou = bool(tou)
         self.app_id = f"sim-app-{self.seed}"
         self.app_secret = hashlib.sha256(f"saj-simulator-secret-{self.seed}".encode()).hexdigest()[:32].upper()
         self._lock = threading.RLock()
@@ -300,6 +315,7 @@ class Fleet:
                 battery_wh=p.battery_kwh * 1000.0,
                 battery_pmax_w=min(max(2500.0, 500.0 * p.battery_kwh), 5000.0),
                 pv_fractions=pv_frac,
+                tou=p.tou,
             )
             ph._weather = Weather(self.seed, ph, start_date)
             self._phys.append(ph)
@@ -314,7 +330,7 @@ class Fleet:
             if sum(1 for d in p.devices if d.device_type == 0) > 1
         ]
         self._e_state = self._cap * 0.5
-        self._daily = {k: np.zeros((P, 0), dtype=np.int64) for k in KEYS}
+        self._daily = {k: np.zeros((P, 0), dtype=np.int64) for k in KEYS + FLOW_KEYS}
         self._dev_pv_daily = np.zeros((len(self.devices), 0), dtype=np.int64)
         self._e_start = np.zeros((P, 0))
         self._store_slots = P * 400 <= 12000  # keep slot-level results of small fleets in memory
@@ -373,6 +389,7 @@ class Fleet:
                 azimuth_deg=round((180.0 if south else 0.0) + float(rng.uniform(-35, 35)), 1),
                 grid_price={"DE": 0.38, "AU": 0.32, "MY": 0.55, "CN": 0.6}[cc],
                 currency={"DE": "EUR", "AU": "AUD", "MY": "MYR", "CN": "CNY"}[cc],
+                tou=self.tou and ptype in (1, 3) and i % len(COMBOS) in TOU_INDEXES,
             )
             if monitor:
                 plant.module_sn = self._module_sn(rng)
@@ -489,19 +506,33 @@ class Fleet:
                 self._blocks_done += 1
 
     def _plant_inputs(self, idxs: list[int], block: int):
-        """PV and load (len(idxs), BLOCK_DAYS, SLOTS) for plants, computed per time zone group."""
+        """PV and load (len(idxs), BLOCK_DAYS, SLOTS) for plants, computed per time zone group, and their
+        time-of-use days (None when none of them has a tariff)."""
         P = len(idxs)
         pv = np.zeros((P, BLOCK_DAYS, SLOTS), dtype=np.int64)
         load = np.zeros((P, BLOCK_DAYS, SLOTS), dtype=np.int64)
         groups: dict[str, list[int]] = {}
         for r, i in enumerate(idxs):
             groups.setdefault(self.plants[i].time_zone, []).append(r)
+        tou = None
+        if any(self.plants[i].tou for i in idxs):
+            tou = physics.TouDay(
+                mode=np.zeros((P, BLOCK_DAYS, SLOTS), dtype=np.int8),
+                charge_w=np.zeros(P),
+                target_wh=np.zeros((P, BLOCK_DAYS)),
+                discharge_w=np.zeros(P),
+                floor_wh=np.zeros(P),
+            )
         for tz, rows in groups.items():
             ph = [self._phys[idxs[r]] for r in rows]
             a, b = physics.block_inputs(self.seed, ph, self._cals[tz], block)
             pv[rows] = a
             load[rows] = b
-        return pv, load
+            if tou is not None:
+                t = physics.tou_block(self.seed, ph, self._cals[tz], block)
+                for f in dataclasses.fields(t):
+                    getattr(tou, f.name)[rows] = getattr(t, f.name)
+        return pv, load, tou
 
     def _split_pv(self, pv: np.ndarray, fracs: tuple) -> list[np.ndarray]:
         out = []
@@ -516,9 +547,9 @@ class Fleet:
 
     def _run_block(self, block: int):
         P = len(self.plants)
-        pv, load = self._plant_inputs(list(range(P)), block)
+        pv, load, tou = self._plant_inputs(list(range(P)), block)
         n0 = block * BLOCK_DAYS
-        for k in KEYS:
+        for k in KEYS + FLOW_KEYS:
             self._daily[k] = np.concatenate([self._daily[k], np.zeros((P, BLOCK_DAYS), dtype=np.int64)], axis=1)
         self._dev_pv_daily = np.concatenate(
             [self._dev_pv_daily, np.zeros((len(self.devices), BLOCK_DAYS), dtype=np.int64)], axis=1
@@ -531,12 +562,16 @@ class Fleet:
         for j in range(BLOCK_DAYS):
             d = n0 + j
             self._e_start[:, d] = self._e_state
-            res = self._day_physics(pv[:, j], load[:, j], self._e_state, self._cap, self._pmax)
+            res = self._day_physics(
+                pv[:, j], load[:, j], self._e_state, self._cap, self._pmax, None if tou is None else tou.day(j)
+            )
             self._e_state = res["e_end"]
             for k in KEYS:
                 self._daily[k][:, d] = res[k].sum(axis=1)
                 if store is not None:
                     store[k][:, j] = res[k]
+            for k, f in physics.flows(res["pv"], res["load"], res["chg"], res["dis"], daily=True).items():
+                self._daily[k][:, d] = f
             if store is not None:
                 store["soc"][:, j] = res["soc"]
             self._dev_pv_daily[:, d] = self._daily["pv"][self._dev_plant_idx, d]
@@ -548,8 +583,8 @@ class Fleet:
             self._slot_store[block] = store
 
     @staticmethod
-    def _day_physics(pv, load, e0, cap, pmax):
-        chg, dis, E, e_end = physics.dispatch_day(pv, load, e0, cap, pmax)
+    def _day_physics(pv, load, e0, cap, pmax, tou=None):
+        chg, dis, E, e_end = physics.dispatch_day(pv, load, e0, cap, pmax, tou)
         net = pv + dis - load - chg
         imp = np.maximum(-net, 0)
         exp = np.maximum(net, 0)
@@ -579,13 +614,19 @@ class Fleet:
         with self._lock:
             if key in self._inputs_cache:
                 self._inputs_cache.move_to_end(key)
-                pv, load = self._inputs_cache[key]
+                pv, load, tou = self._inputs_cache[key]
             else:
-                pv, load = self._plant_inputs([p], block)
-                self._inputs_cache[key] = (pv, load)
+                pv, load, tou = self._inputs_cache[key] = self._plant_inputs([p], block)
                 if len(self._inputs_cache) > 32:
                     self._inputs_cache.popitem(last=False)
-        res = self._day_physics(pv[:, j], load[:, j], self._e_start[[p], d], self._cap[[p]], self._pmax[[p]])
+        res = self._day_physics(
+            pv[:, j],
+            load[:, j],
+            self._e_start[[p], d],
+            self._cap[[p]],
+            self._pmax[[p]],
+            None if tou is None else tou.day(j),
+        )
         return {k: res[k][0] for k in KEYS + ["soc"]}
 
     # ------------------------------------------------------------------ day detail
@@ -606,6 +647,7 @@ class Fleet:
         utc = t0 + STEP_S * np.arange(n, dtype=np.int64)
         raw = self._plant_slots(plant.index, d)
         arr = {k: v[:n] for k, v in raw.items()}
+        arr.update(physics.flows(arr["pv"], arr["load"], arr["chg"], arr["dis"]))
         zone = cal.zone
         idx = pd.DatetimeIndex(pd.to_datetime(utc, unit="s", utc=True)).tz_convert(zone).tz_localize(None)
         local = idx.strftime("%Y-%m-%d %H:%M:%S").tolist()
@@ -645,27 +687,20 @@ class Fleet:
         return m
 
     def _frame(self, day_data: dict, vals: dict, reported: np.ndarray, pv_only: bool) -> pd.DataFrame:
+        """A truth frame (COLUMNS), built in one go: inserting column by column costs pandas more than the day."""
         n = day_data["n"]
-        df = pd.DataFrame(
-            {
-                "ts_local": day_data["local_naive"].to_numpy(),
-                "ts_utc": pd.to_datetime(day_data["utc"], unit="s", utc=True),
-            }
-        )
-        cols = dict(zip(_W, KEYS))
-        for c, k in cols.items():
-            if pv_only and k != "pv":
-                df[c] = pd.array([pd.NA] * n, dtype="Int64")
-            else:
-                df[c] = pd.array(vals[k], dtype="Int64")
-        df["battery_soc_pct"] = (
-            pd.array([pd.NA] * n, dtype="Int64") if pv_only else pd.array(vals["soc"], dtype="Int64")
-        )
-        for c in _W:
-            kc = c[:-2] + "_kwh"
-            df[kc] = df[c].astype("Float64") * (STEP_S / 3600.0 / 1000.0)
-        df["reported"] = reported
-        return df[COLUMNS]
+        na = pd.array([pd.NA] * n, dtype="Int64")
+        watts = dict(zip(_W, KEYS)) | {"battery_soc_pct": "soc"} | {f"{k}_w": k for k in FLOW_KEYS}
+        cols = {
+            "ts_local": day_data["local_naive"].to_numpy(),
+            "ts_utc": pd.to_datetime(day_data["utc"], unit="s", utc=True),
+        }
+        for c, k in watts.items():
+            cols[c] = na if pv_only and k != "pv" else pd.array(vals[k], dtype="Int64")
+        for c in _W + [f"{k}_w" for k in FLOW_KEYS]:
+            cols[c[:-2] + "_kwh"] = cols[c].astype("Float64") * (STEP_S / 3600.0 / 1000.0)
+        cols["reported"] = reported
+        return pd.DataFrame({c: cols[c] for c in COLUMNS})
 
     def device_day(self, sn: str, day: date) -> pd.DataFrame:
         dev = self.device(sn)
@@ -694,12 +729,13 @@ class Fleet:
 
     # ------------------------------------------------------------------ daily energies (Wh*12 units = W-slots)
     def daily_sums(self, plant: Plant, d0: int, d1: int) -> dict:
-        """Sum of W over slots for plant days [d0, d1) (full days of physical truth)."""
+        """Sum of W over slots for plant days [d0, d1) (full days of physical truth): the six terms and the
+        flows."""
         d0 = max(d0, 0)
         if d1 <= d0:
-            return {k: 0 for k in KEYS}
+            return {k: 0 for k in KEYS + FLOW_KEYS}
         self._ensure_days(d1)
-        return {k: int(self._daily[k][plant.index, d0:d1].sum()) for k in KEYS}
+        return {k: int(self._daily[k][plant.index, d0:d1].sum()) for k in KEYS + FLOW_KEYS}
 
     def device_daily_pv(self, dev: Device, d0: int, d1: int) -> np.ndarray:
         d0 = max(d0, 0)
@@ -781,6 +817,7 @@ class Fleet:
             "seed": self.seed,
             "start_date": self.start_date.isoformat(),
             "now": self.now.isoformat(),
+            "tou": self.tou,
             "plants": [
                 {
                     "plant_id": p.plant_id,
@@ -794,6 +831,7 @@ class Fleet:
                     "has_load_monitor": p.has_load_monitor,
                     "module_sn": p.module_sn,
                     "battery_kwh": p.battery_kwh,
+                    "tou": p.tou,
                     "devices": [
                         {
                             "sn": d.sn,

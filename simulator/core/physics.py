@@ -7,6 +7,14 @@ so any day can be recomputed alone and comes out bit-identical to the bulk pass,
 
 The battery is sequential: the bulk pass walks the days in order (vectorised over plants) and remembers the
 stored energy at the start of every day, so a single day can later be replayed from that state.
+
+Dispatch: by default a battery serves self-consumption (charged by PV surplus, discharged into the load).
+A plant on a time-of-use tariff (`PlantPhysics.tou`) also force-charges from the grid in the cheap night
+window up to the day's target and, on some days, discharges at full power in the evening peak window, to
+the load first and the rest to the grid (`tou_block`). Either way every interval balances in whole watts
+(`pv + import + discharge = load + export + charge`), never imports and exports at once, never charges and
+discharges at once, and keeps the battery within its SOC and power limits. `flows` attributes each
+interval's terms to the seven energy flows (PV, grid and battery to where they went).
 """
 
 from __future__ import annotations
@@ -28,6 +36,19 @@ ETA_C = 0.96  # charge efficiency
 ETA_D = 0.96  # discharge efficiency
 SOC_MIN = 0.10
 SOC_MAX = 1.00
+
+# Time-of-use dispatch: local wall-clock hours [start, end) of the cheap night window (force-charge from
+# the grid) and of the evening peak window (discharge to the grid on export days), the share of days that
+# are export days, the SOC an export stops at (the household keeps it for its night), and the forced
+# charge and discharge powers as shares of the battery's power limit.
+TOU_CHEAP_HOURS = (1.0, 5.0)
+TOU_PEAK_HOURS = (17.0, 20.0)
+TOU_EXPORT_SHARE = 0.3
+TOU_RESERVE_SOC = 0.30
+TOU_TOP_SOC = 0.95  # the highest night target
+TOU_CHARGE_SHARE = 0.5
+TOU_DISCHARGE_SHARE = 1.0
+SELF_USE, GRID_CHARGE, GRID_DISCHARGE, HOLD = 0, 1, 2, 3  # the dispatch modes of a slot
 
 # Climates: weather state distributions (clear, partly cloudy, overcast) at the local summer and winter
 # solstice, persistence of the day-to-day Markov chain, temperature, and seasonal load.
@@ -97,6 +118,7 @@ class PlantPhysics:
     battery_wh: float  # 0 = no battery
     battery_pmax_w: float
     pv_fractions: tuple  # fractions of PV per PV-producing inverter (sum 1)
+    tou: bool = False  # a time-of-use tariff: grid charging at night, export in the evening peak on some days
 
 
 class TzCalendar:
@@ -368,35 +390,114 @@ def block_inputs(seed: int, plants: list[PlantPhysics], cal: TzCalendar, block: 
     return pv_w, load.astype(np.int64)
 
 
-def dispatch_day(pv_w: np.ndarray, load_w: np.ndarray, e0: np.ndarray, cap_wh: np.ndarray, pmax_w: np.ndarray):
-    """Self-consumption battery over one padded day for P plants (rows).
+@dataclass
+class TouDay:
+    """What a time-of-use tariff makes the battery do over one padded day of P plants (rows).
+
+    mode: (P, SLOTS) SELF_USE, GRID_CHARGE (charge at `charge_w` up to `target_wh`, from PV and the grid),
+    HOLD (charge from PV surplus, never discharge: keep the charge for the peak) or GRID_DISCHARGE
+    (discharge at `discharge_w` down to `floor_wh`, to the load and the grid)."""
+
+    mode: np.ndarray
+    charge_w: np.ndarray
+    target_wh: np.ndarray
+    discharge_w: np.ndarray
+    floor_wh: np.ndarray
+
+    def day(self, j: int) -> TouDay:
+        """Day j of a block (the arrays of `tou_block` carry a day axis after the plant axis)."""
+        return TouDay(self.mode[:, j], self.charge_w, self.target_wh[:, j], self.discharge_w, self.floor_wh)
+
+
+def tou_block(seed: int, plants: list[PlantPhysics], cal: TzCalendar, block: int) -> TouDay:
+    """The time-of-use dispatch of a block of days of plants sharing one time zone (mode (P, BLOCK_DAYS,
+    SLOTS), target (P, BLOCK_DAYS)); plants without a tariff stay in SELF_USE.
+
+    Every night the battery charges in the cheap window (wall-clock hours, so the repeated hour of a
+    fall-back day counts twice) up to a target that the day's forecast sets: its clear-sky index, so a dull
+    day is prepared for from the grid and a clear one is left to the sun. About one day in three (drawn per
+    plant and block) is an export day: the battery charges to the top at night, keeps its charge through the
+    day (PV may top it up) and in the evening peak discharges at full power down to the reserve, the load
+    first and the rest to the grid (arbitrage, or a virtual power plant's call). Elementwise per plant,
+    like `block_inputs`."""
+    _, valid, hour, _, _ = cal.block_times(block)
+    P = len(plants)
+    d0 = block * BLOCK_DAYS
+    mode = np.zeros((P, BLOCK_DAYS, SLOTS), dtype=np.int8)
+    target = np.zeros((P, BLOCK_DAYS))
+    cheap = (hour >= TOU_CHEAP_HOURS[0]) & (hour < TOU_CHEAP_HOURS[1]) & valid
+    peak = (hour >= TOU_PEAK_HOURS[0]) & (hour < TOU_PEAK_HOURS[1]) & valid
+    between = (hour >= TOU_CHEAP_HOURS[1]) & (hour < TOU_PEAK_HOURS[0]) & valid
+    for i, p in enumerate(plants):
+        if not p.tou or p.battery_wh <= 0:
+            continue
+        p._weather.ensure(d0 + BLOCK_DAYS)
+        kc = p._weather.kc_mean[d0 : d0 + BLOCK_DAYS]
+        export = np.random.default_rng([seed, p.index, block, 0x70D]).random(BLOCK_DAYS) < TOU_EXPORT_SHARE
+        target[i] = p.battery_wh * np.where(export, TOU_TOP_SOC, np.clip(TOU_TOP_SOC - 0.9 * kc, SOC_MIN, TOU_TOP_SOC))
+        mode[i][cheap] = GRID_CHARGE
+        mode[i][between & export[:, None]] = HOLD
+        mode[i][peak & export[:, None]] = GRID_DISCHARGE
+    pmax = np.array([p.battery_pmax_w for p in plants])
+    return TouDay(
+        mode=mode,
+        charge_w=np.floor(pmax * TOU_CHARGE_SHARE),
+        target_wh=target,
+        discharge_w=np.floor(pmax * TOU_DISCHARGE_SHARE),
+        floor_wh=np.array([p.battery_wh * TOU_RESERVE_SOC for p in plants]),
+    )
+
+
+def dispatch_day(
+    pv_w: np.ndarray,
+    load_w: np.ndarray,
+    e0: np.ndarray,
+    cap_wh: np.ndarray,
+    pmax_w: np.ndarray,
+    tou: TouDay | None = None,
+):
+    """The battery over one padded day for P plants (rows): self-consumption, or a time-of-use day.
 
     pv_w, load_w: (P, SLOTS) int; e0: stored energy (Wh) at the start of the day; cap_wh: 0 for no battery.
     Returns charge_w, discharge_w (int64), energy after each slot (float, Wh), energy at end of day.
-    The stored energy follows E_k = clamp(E_{k-1} + d_k, Emin, Emax), solved exactly by restarting the
-    cumulative sum at each clamp (a handful of iterations per day), vectorised over plants.
+    The stored energy follows E_k = E_{k-1} + d_k, stopped at the slot's bounds [lo_k, hi_k] (SOC limits,
+    or a forced charge's target and a forced discharge's floor): a bound stops a move towards it but never
+    reverses one, so a battery above a night's target is left alone. Solved exactly by restarting the
+    cumulative sum where a bound stops it (a handful of iterations per day), vectorised over plants.
     """
     P, n = pv_w.shape
     s = (pv_w - load_w).astype(np.float64)
     pm = pmax_w[:, None]
     d = np.where(s > 0, np.minimum(s, pm) * ETA_C * DT_H, -np.minimum(-s, pm) / ETA_D * DT_H)
+    lo = (cap_wh * SOC_MIN)[:, None]  # bounds per slot, or one column for the whole day
+    hi = (cap_wh * SOC_MAX)[:, None]
+    if tou is not None:
+        charge, discharge = tou.mode == GRID_CHARGE, tou.mode == GRID_DISCHARGE
+        d = np.where(charge, (tou.charge_w * ETA_C * DT_H)[:, None], d)
+        d = np.where(discharge, -(tou.discharge_w / ETA_D * DT_H)[:, None], d)
+        d = np.where(tou.mode == HOLD, np.maximum(d, 0.0), d)
+        hi = np.where(charge, tou.target_wh[:, None], hi)
+        lo = np.where(discharge, tou.floor_wh[:, None], lo)
     has = cap_wh > 0
     d = np.where(has[:, None], d, 0.0)
-    lo = (cap_wh * SOC_MIN)[:, None]
-    hi = (cap_wh * SOC_MAX)[:, None]
     E = np.empty((P, n))
     base = e0.astype(np.float64).copy()
     start = np.zeros(P, dtype=np.int64)
     k = np.arange(n)[None, :]
     E[:] = base[:, None]
     rows = np.nonzero(has)[0]
+    moving = tou is not None  # bounds that move; with fixed ones the store never lies beyond a bound
     for _ in range(n + 1):
         if len(rows) == 0:
             break
         dr, lr, hr, st = d[rows], lo[rows], hi[rows], start[rows]
         after = k >= st[:, None]
         S = base[rows][:, None] + np.cumsum(np.where(after, dr, 0.0), axis=1)
-        viol = after & ((S > hr + 1e-9) | (S < lr - 1e-9))
+        above, below = S > hr + 1e-9, S < lr - 1e-9
+        if moving:  # only a move towards a bound is stopped by it
+            above &= dr > 0
+            below &= dr < 0
+        viol = after & (above | below)
         anyv = viol.any(axis=1)
         j = np.where(anyv, np.argmax(viol, axis=1), n)
         take = after & (k < j[:, None])
@@ -404,10 +505,17 @@ def dispatch_day(pv_w: np.ndarray, load_w: np.ndarray, e0: np.ndarray, cap_wh: n
         v = np.nonzero(anyv)[0]
         if len(v):
             jj = j[v]
-            at_hi = S[v, jj] > hr[v, 0]
-            Ej = np.where(at_hi, hr[v, 0], lr[v, 0])
-            # the store stays pinned at the bound until the flow changes direction
-            turn = (k > jj[:, None]) & np.where(at_hi[:, None], dr[v] < 0, dr[v] > 0)
+            at_hi = above[v, jj]
+            hb, lb = hr[v, jj % hr.shape[1]], lr[v, jj % lr.shape[1]]  # (one column: the day's bounds)
+            Ej = np.where(at_hi, hb, lb)
+            # the store stays there until the flow changes direction
+            turn = np.where(at_hi[:, None], dr[v] < 0, dr[v] > 0)
+            if moving:
+                # ... or the bound moves (a window ends); a store already beyond the bound is held where it is
+                prev = np.where(jj > 0, S[v, np.maximum(jj - 1, 0)], base[rows[v]])
+                Ej = np.where(at_hi, np.where(prev > hb + 1e-9, prev, hb), np.where(prev < lb - 1e-9, prev, lb))
+                turn |= np.where(at_hi[:, None], hr[v] != hb[:, None], lr[v] != lb[:, None])
+            turn &= k > jj[:, None]
             m = np.where(turn.any(axis=1), np.argmax(turn, axis=1), n)
             pin = (k >= jj[:, None]) & (k < m[:, None])
             Er[v] = np.where(pin, Ej[:, None], Er[v])
@@ -419,8 +527,53 @@ def dispatch_day(pv_w: np.ndarray, load_w: np.ndarray, e0: np.ndarray, cap_wh: n
     dE = E - prev
     chg = np.floor(np.maximum(dE, 0.0) / (ETA_C * DT_H) + 1e-6).astype(np.int64)
     dis = np.floor(np.maximum(-dE, 0.0) * ETA_D / DT_H + 1e-6).astype(np.int64)
+    # self-use charges from PV surplus only and discharges into the load only; forced slots use the grid
     pos = np.maximum(pv_w - load_w, 0)
     neg = np.maximum(load_w - pv_w, 0)
-    chg = np.minimum(chg, pos)
-    dis = np.minimum(dis, neg)
+    if tou is None:
+        chg = np.minimum(chg, pos)
+        dis = np.minimum(dis, neg)
+    else:
+        chg = np.where(tou.mode == GRID_CHARGE, chg, np.minimum(chg, pos))
+        dis = np.where(tou.mode == GRID_DISCHARGE, dis, np.minimum(dis, neg))
     return chg, dis, E, E[:, -1].copy()
+
+
+FLOWS = (
+    "pv_to_load",
+    "pv_to_battery",
+    "pv_to_grid",
+    "grid_to_load",
+    "grid_to_battery",
+    "battery_to_load",
+    "battery_to_grid",
+)
+
+
+def flows(pv, load, chg, dis, daily: bool = False) -> dict:
+    """The seven energy flows of intervals (whole W, arrays of any shape) from their balanced terms; with
+    `daily`, their sums over the last axis.
+
+    The rule the dispatch follows: PV serves the load first, then charges the battery, and the rest is
+    exported; the battery's discharge serves the load PV left, and the rest is exported; the grid supplies
+    what is left of the load and of the charge. So pv = pv_to_load + pv_to_battery + pv_to_grid,
+    load = pv_to_load + grid_to_load + battery_to_load, charge = pv_to_battery + grid_to_battery,
+    discharge = battery_to_load + battery_to_grid, and (as an interval never imports and exports, nor
+    charges and discharges, at once) import = grid_to_load + grid_to_battery, export = pv_to_grid +
+    battery_to_grid."""
+    pv_to_load = np.minimum(pv, load)
+    battery_to_load = np.minimum(dis, load - pv_to_load)
+    pv_to_battery = np.minimum(chg, pv - pv_to_load)
+    if daily:  # the other flows are linear in these three and the terms: derive them from the sums
+        pv, load, chg, dis, pv_to_load, battery_to_load, pv_to_battery = (
+            x.sum(axis=-1) for x in (pv, load, chg, dis, pv_to_load, battery_to_load, pv_to_battery)
+        )
+    return {
+        "pv_to_load": pv_to_load,
+        "pv_to_battery": pv_to_battery,
+        "pv_to_grid": pv - pv_to_load - pv_to_battery,
+        "grid_to_load": load - pv_to_load - battery_to_load,
+        "grid_to_battery": chg - pv_to_battery,
+        "battery_to_load": battery_to_load,
+        "battery_to_grid": dis - battery_to_load,
+    }

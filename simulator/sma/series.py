@@ -139,19 +139,13 @@ def energy_or_power(rows: Rows, key: str, energy: bool) -> list:
 
 
 def derived_plant_values(v: dict) -> dict:
-    """The EnergyBalance quantities per slot from the plant truth (W)."""
-    pv, load, imp, exp, chg, dis = (v[k] for k in ("pv", "load", "imp", "exp", "chg", "dis"))
+    """The EnergyBalance quantities per slot from the plant truth (W), the derived ones from its flows (so
+    they hold when a battery charges from the grid or exports to it)."""
     return {
-        "pv": pv,
-        "load": load,
-        "imp": imp,
-        "exp": exp,
-        "chg": chg,
-        "dis": dis,
-        "soc": v["soc"],
-        "direct": np.maximum(pv - exp - chg, 0),  # PV used by the loads as it was produced
-        "selfcons": np.maximum(pv - exp, 0),  # PV kept on site (loads and battery)
-        "selfsupply": np.maximum(load - imp, 0),  # load covered on site (PV and battery)
+        **{k: v[k] for k in ("pv", "load", "imp", "exp", "chg", "dis", "soc")},
+        "direct": v["pv_to_load"],  # PV used by the loads as it was produced
+        "selfcons": v["pv"] - v["pv_to_grid"],  # PV kept on site (loads and battery)
+        "selfsupply": v["load"] - v["grid_to_load"],  # load covered on site (PV and battery)
     }
 
 

@@ -1,6 +1,7 @@
 -- device_energy_hourly: per inverter and local hour (keyed by hour_utc, so a 25-hour day has 25 rows), the
 -- energy in kWh of the samples that arrived (each sample's energy as the conformed layer gives it). A missing
--- sample is a gap, not energy; `samples` counts the samples whose values could all be read.
+-- sample is a gap, not energy; `samples` counts the samples whose values could all be read, `expected_samples`
+-- how many an hour has, `coverage` the share of the hour the readable samples cover.
 -- Input: conformed_samples. Parameter: $days.
 CREATE TABLE IF NOT EXISTS device_energy_hourly (
     vendor                 VARCHAR,
@@ -18,7 +19,9 @@ CREATE TABLE IF NOT EXISTS device_energy_hourly (
     grid_export_kwh        DOUBLE,
     battery_charge_kwh     DOUBLE,
     battery_discharge_kwh  DOUBLE,
-    samples                INTEGER
+    samples                INTEGER,
+    expected_samples       INTEGER,
+    coverage               DOUBLE
 );
 
 DELETE FROM device_energy_hourly WHERE day IN (SELECT unnest($days));
@@ -38,7 +41,9 @@ SELECT
     sum(battery_charge_kwh)                                 AS battery_charge_kwh,
     sum(battery_discharge_kwh)                              AS battery_discharge_kwh,
     -- a value the API sent damaged, null or missing is unknown, not 0: its hour is incomplete
-    count(*) FILTER (WHERE readable)                        AS samples
+    count(*) FILTER (WHERE readable)                        AS samples,
+    CAST(round(3600 / min(interval_s)) AS INTEGER)          AS expected_samples,
+    coalesce(sum(interval_s) FILTER (WHERE readable), 0) / 3600.0 AS coverage
 FROM conformed_samples
 WHERE source = 'device' AND day IN (SELECT unnest($days))
 GROUP BY vendor, device_sn, plant_id, day, hour_local, hour_utc

@@ -1,14 +1,23 @@
--- plant_energy_hourly: per (vendor, plant) and local hour (keyed by hour_utc), kWh.
+-- plant_energy_hourly: per (vendor, plant) and local hour (keyed by hour_utc), kWh, with the energy flows and
+-- how much of the hour was measured.
 --
+-- Each measured interval of the plant is built first, then split into flows, then summed by hour:
 -- source = 'load_monitor' where the plant's load monitor sent samples that day: PV, load, grid import and
---   export from it; battery charge/discharge from the plant's inverters with a battery.
--- source = 'devices' otherwise: from the inverters. PV: where an inverter's PV meter stands for the whole
---   plant (pv_scope 'plant': an AC-coupled storage inverter metering the grid-tied inverter beside it), the
---   plant's PV is that meter's alone (in an hour where it sent samples), so it is counted once; else the sum of
---   the inverters' own PV. Load and grid come from the inverters that measure them; a plant whose inverters
---   measure only PV knows only its PV: load and grid are NULL (unknown), and its battery terms 0 (it has none).
--- self_consumed = pv - grid_export.
--- Inputs: device_energy_hourly (warehouse), conformed_samples (the load monitors'). Parameter: $days.
+--   export from it; battery charge/discharge from the monitor if it measures them, else from the plant's
+--   inverters with a battery at the same instant.
+-- source = 'devices' otherwise: from the inverters at each instant. PV: where an inverter's PV meter stands for
+--   the whole plant (pv_scope 'plant': an AC-coupled storage inverter metering the grid-tied inverter beside
+--   it), the plant's PV is that meter's alone (at an instant where it sent a sample), so it is counted once;
+--   else the sum of the inverters' own PV. Load and grid come from the inverters that measure them; a plant
+--   whose inverters measure only PV knows only its PV: load, grid and flows are NULL (unknown), and its battery
+--   terms 0 (it has none).
+-- Flows, per interval, where PV, load and battery are known (the rule in the README, "Definitions"): PV serves
+--   the load first, then charges the battery, then goes to the grid; the battery's discharge serves the load
+--   first, then goes to the grid; the grid supplies the rest of the load and of the charge.
+-- samples: the intervals of the hour in which every source the plant needs sent a readable sample;
+--   expected_samples: how many intervals an hour has; coverage: the share of the hour those samples cover.
+-- self_consumed = pv_to_load + pv_to_battery (the PV not sent to the grid).
+-- Inputs: conformed_samples. Parameter: $days.
 CREATE TABLE IF NOT EXISTS plant_energy_hourly (
     vendor                 VARCHAR,
     plant_id               VARCHAR,
@@ -21,27 +30,38 @@ CREATE TABLE IF NOT EXISTS plant_energy_hourly (
     grid_export_kwh        DOUBLE,
     battery_charge_kwh     DOUBLE,
     battery_discharge_kwh  DOUBLE,
+    pv_to_load_kwh         DOUBLE,
+    pv_to_battery_kwh      DOUBLE,
+    pv_to_grid_kwh         DOUBLE,
+    grid_to_load_kwh       DOUBLE,
+    grid_to_battery_kwh    DOUBLE,
+    battery_to_load_kwh    DOUBLE,
+    battery_to_grid_kwh    DOUBLE,
     self_consumed_kwh      DOUBLE,
     source                 VARCHAR,
-    samples                INTEGER
+    samples                INTEGER,
+    expected_samples       INTEGER,
+    coverage               DOUBLE
 );
 
 DELETE FROM plant_energy_hourly WHERE day IN (SELECT unnest($days));
 
 INSERT INTO plant_energy_hourly BY NAME
-WITH plant_kind AS (
-    SELECT vendor, plant_id, day, count(DISTINCT device_sn) AS devices, bool_or(has_battery) AS has_storage
-    FROM device_energy_hourly
-    WHERE day IN (SELECT unnest($days))
-    GROUP BY vendor, plant_id, day
+WITH inverters AS (
+    SELECT * FROM conformed_samples WHERE source = 'device' AND day IN (SELECT unnest($days))
 ),
--- From the inverters' own hours (not their samples again). An hour is as complete as its least complete
--- inverter: `samples` is the fewest readable samples any of the plant's inverters had, 0 if one sent none.
-dev_hourly AS (
+plant_kind AS (
+    SELECT vendor, plant_id, day, count(DISTINCT device_sn) AS devices, bool_or(has_battery) AS has_storage
+    FROM inverters
+    GROUP BY ALL
+),
+-- The plant's inverters at each instant; complete where every one of them sent a readable sample.
+from_inverters AS (
     SELECT
-        d.vendor, d.plant_id, d.day, d.hour_utc,
-        min(d.hour_local) AS hour_local,
-        CASE WHEN count(*) FILTER (WHERE d.pv_scope = 'plant') > 0
+        d.vendor, d.plant_id, d.day, d.ts_utc,
+        min(d.ts_local)                                                      AS ts_local,
+        min(d.interval_s)                                                    AS interval_s,
+        CASE WHEN bool_or(d.pv_scope = 'plant')
              THEN sum(d.pv_kwh) FILTER (WHERE d.pv_scope = 'plant')
              ELSE sum(d.pv_kwh) END                                          AS pv_kwh,
         sum(d.load_kwh)                                                      AS load_kwh,
@@ -49,52 +69,71 @@ dev_hourly AS (
         sum(d.grid_export_kwh)                                               AS grid_export_kwh,
         CASE WHEN any_value(k.has_storage) THEN sum(d.battery_charge_kwh) ELSE 0 END    AS battery_charge_kwh,
         CASE WHEN any_value(k.has_storage) THEN sum(d.battery_discharge_kwh) ELSE 0 END AS battery_discharge_kwh,
-        CASE WHEN count(*) = any_value(k.devices) THEN min(d.samples) ELSE 0 END AS samples,
-        any_value(k.has_storage)                                             AS has_storage
-    FROM device_energy_hourly AS d
+        count(*) FILTER (WHERE d.readable) = any_value(k.devices)            AS complete
+    FROM inverters AS d
     JOIN plant_kind AS k ON k.vendor = d.vendor AND k.plant_id = d.plant_id AND k.day = d.day
-    WHERE d.day IN (SELECT unnest($days))
-    GROUP BY d.vendor, d.plant_id, d.day, d.hour_utc
+    GROUP BY d.vendor, d.plant_id, d.day, d.ts_utc
 ),
-mon_hourly AS (
-    SELECT
-        vendor, plant_id, day,
-        ts_utc - (ts_local - date_trunc('hour', ts_local)) AS hour_utc,
-        min(date_trunc('hour', ts_local))                  AS hour_local,
-        sum(pv_kwh)                                        AS pv_kwh,
-        sum(load_kwh)                                      AS load_kwh,
-        sum(grid_import_kwh)                               AS grid_import_kwh,
-        sum(grid_export_kwh)                               AS grid_export_kwh,
-        bit_count(bit_or(slot_bit(ts_local)))              AS samples
+from_monitor AS (
+    SELECT vendor, plant_id, day, ts_utc, min(ts_local) AS ts_local, min(interval_s) AS interval_s,
+           sum(pv_kwh) AS pv_kwh, sum(load_kwh) AS load_kwh, sum(grid_import_kwh) AS grid_import_kwh,
+           sum(grid_export_kwh) AS grid_export_kwh, sum(battery_charge_kwh) AS battery_charge_kwh,
+           sum(battery_discharge_kwh) AS battery_discharge_kwh, bool_and(readable) AS complete
     FROM conformed_samples
     WHERE source = 'load_monitor' AND day IN (SELECT unnest($days))
-    GROUP BY vendor, plant_id, day, hour_utc
+    GROUP BY vendor, plant_id, day, ts_utc
 ),
-mon_days AS (SELECT DISTINCT vendor, plant_id, day FROM mon_hourly),
-from_monitor AS (
+monitored_days AS (SELECT DISTINCT vendor, plant_id, day FROM from_monitor),
+intervals AS (
     SELECT
-        m.vendor, m.plant_id, m.day, m.hour_local, m.hour_utc,
+        m.vendor, m.plant_id, m.day, m.ts_utc, m.ts_local, m.interval_s,
         m.pv_kwh, m.load_kwh, m.grid_import_kwh, m.grid_export_kwh,
-        CASE WHEN k.has_storage IS NULL OR NOT k.has_storage THEN 0.0 ELSE h.battery_charge_kwh END    AS battery_charge_kwh,
-        CASE WHEN k.has_storage IS NULL OR NOT k.has_storage THEN 0.0 ELSE h.battery_discharge_kwh END AS battery_discharge_kwh,
+        CASE WHEN m.battery_charge_kwh IS NOT NULL THEN m.battery_charge_kwh
+             WHEN coalesce(k.has_storage, false) THEN i.battery_charge_kwh ELSE 0.0 END       AS battery_charge_kwh,
+        CASE WHEN m.battery_discharge_kwh IS NOT NULL THEN m.battery_discharge_kwh
+             WHEN coalesce(k.has_storage, false) THEN i.battery_discharge_kwh ELSE 0.0 END    AS battery_discharge_kwh,
         'load_monitor' AS source,
-        m.samples
-    FROM mon_hourly AS m
+        m.complete AND (m.battery_charge_kwh IS NOT NULL OR NOT coalesce(k.has_storage, false)
+                        OR coalesce(i.complete, false))                                       AS complete
+    FROM from_monitor AS m
     LEFT JOIN plant_kind AS k ON k.vendor = m.vendor AND k.plant_id = m.plant_id AND k.day = m.day
-    LEFT JOIN dev_hourly AS h ON h.vendor = m.vendor AND h.plant_id = m.plant_id AND h.day = m.day
-                             AND h.hour_utc = m.hour_utc
+    LEFT JOIN from_inverters AS i ON i.vendor = m.vendor AND i.plant_id = m.plant_id AND i.day = m.day
+                                 AND i.ts_utc = m.ts_utc
+    UNION ALL BY NAME
+    SELECT i.*, 'devices' AS source
+    FROM from_inverters AS i
+    WHERE NOT EXISTS (SELECT 1 FROM monitored_days AS md
+                      WHERE md.vendor = i.vendor AND md.plant_id = i.plant_id AND md.day = i.day)
 ),
-from_devices AS (
-    SELECT
-        h.vendor, h.plant_id, h.day, h.hour_local, h.hour_utc,
-        h.pv_kwh, h.load_kwh, h.grid_import_kwh, h.grid_export_kwh,
-        h.battery_charge_kwh, h.battery_discharge_kwh,
-        'devices' AS source,
-        h.samples
-    FROM dev_hourly AS h
-    WHERE NOT EXISTS (SELECT 1 FROM mon_days AS md
-                      WHERE md.vendor = h.vendor AND md.plant_id = h.plant_id AND md.day = h.day)
+flows AS (
+    SELECT *,
+        lesser(pv_kwh, load_kwh)                                             AS pv_to_load_kwh,
+        lesser(pv_kwh - lesser(pv_kwh, load_kwh), battery_charge_kwh)        AS pv_to_battery_kwh,
+        lesser(battery_discharge_kwh, load_kwh - lesser(pv_kwh, load_kwh))   AS battery_to_load_kwh
+    FROM intervals
 )
-SELECT *, pv_kwh - grid_export_kwh AS self_consumed_kwh
-FROM (SELECT * FROM from_monitor UNION ALL BY NAME SELECT * FROM from_devices)
+SELECT
+    vendor, plant_id, day,
+    date_trunc('hour', min(ts_local))                                    AS hour_local,
+    ts_utc - (ts_local - date_trunc('hour', ts_local))                   AS hour_utc,
+    sum(pv_kwh)                                                          AS pv_kwh,
+    sum(load_kwh)                                                        AS load_kwh,
+    sum(grid_import_kwh)                                                 AS grid_import_kwh,
+    sum(grid_export_kwh)                                                 AS grid_export_kwh,
+    sum(battery_charge_kwh)                                              AS battery_charge_kwh,
+    sum(battery_discharge_kwh)                                           AS battery_discharge_kwh,
+    sum(pv_to_load_kwh)                                                  AS pv_to_load_kwh,
+    sum(pv_to_battery_kwh)                                               AS pv_to_battery_kwh,
+    sum(pv_kwh - pv_to_load_kwh - pv_to_battery_kwh)                     AS pv_to_grid_kwh,
+    sum(load_kwh - pv_to_load_kwh - battery_to_load_kwh)                 AS grid_to_load_kwh,
+    sum(battery_charge_kwh - pv_to_battery_kwh)                          AS grid_to_battery_kwh,
+    sum(battery_to_load_kwh)                                             AS battery_to_load_kwh,
+    sum(battery_discharge_kwh - battery_to_load_kwh)                     AS battery_to_grid_kwh,
+    sum(pv_to_load_kwh + pv_to_battery_kwh)                              AS self_consumed_kwh,
+    any_value(source)                                                    AS source,
+    count(*) FILTER (WHERE complete)                                     AS samples,
+    CAST(round(3600 / min(interval_s)) AS INTEGER)                       AS expected_samples,
+    coalesce(sum(interval_s) FILTER (WHERE complete), 0) / 3600.0        AS coverage
+FROM flows
+GROUP BY vendor, plant_id, day, hour_utc
 ORDER BY vendor, plant_id, hour_utc;

@@ -69,13 +69,13 @@ def storage_minute_body(day, tz, watts=1200, as_strings=False):
         pts.append(
             {
                 "batterySOC": v(-1) if stamp.endswith("12:00:00") else v(55),
-                "buyPower": v(100),
-                "chargePower": v(200),
+                "buyPower": v(0),
+                "chargePower": v(100),
                 "dataTime": stamp,
                 "dischargePower": v(0),
                 "loadPower": v(1000),
                 "pvPower": v(watts),
-                "selfUsePower": v(900),
+                "selfUsePower": v(1000),
                 "sellPower": v(100),
             }
         )
@@ -124,7 +124,74 @@ def test_samples_get_their_instants_and_hours_on_dst_days(tmp_path, tz, day, hou
     ).fetchone()
     assert daily[0] == pytest.approx(hours * 1.2) and daily[1] == pytest.approx(hours * 1.0)
     assert daily[2] == pytest.approx(hours * 1.1)
-    assert daily[3] == pytest.approx(1.1 / 1.2) and daily[4] == pytest.approx(0.9)
+    # PV serves the load (1.0 kW), charges the battery (0.1), exports the rest (0.1): nothing comes from the grid
+    assert daily[3] == pytest.approx(1.1 / 1.2) and daily[4] == pytest.approx(1.0)
+
+
+def gridtied_minute_body(day, tz, watts=600):
+    """A grid-tied inverter's day with its todayEnergy counter (kWh since local midnight, at each interval's end)."""
+    pts = [
+        {"dataTime": stamp, "power": watts, "todayEnergy": round((n + 1) * watts / 12000, 2)}
+        for n, (stamp, _) in enumerate(local_stamps(day, tz))
+    ]
+    return {"code": 200, "msg": "", "data": {"deviceType": 0, "timeUnit": 0, "data": pts}}
+
+
+@pytest.mark.parametrize("order", ["time", "local-string", "local-string-reversed-copies"])
+def test_a_fall_back_day_is_read_the_same_whatever_the_order_of_its_repeated_hour(tmp_path, order):
+    """300 samples and 25 hours, each sample at its own instant, whether the API sends the repeated hour in time
+    order or sorted by local time (copies adjacent), even with a repeated stamp's copies swapped: the grid-tied
+    inverter's todayEnergy then says which copy came first."""
+    day, tz = date(2025, 10, 26), "Europe/Berlin"
+    land(tmp_path, "raw_plants", day, [("10000000001", None, details("10000000001", tz, ptype=0))])
+    storage, gridtied = storage_minute_body(day, tz), gridtied_minute_body(day, tz)
+    for body in (storage, gridtied):
+        if order != "time":
+            body["data"]["data"].sort(key=lambda p: p["dataTime"])  # stable: each stamp's earlier copy first
+    if order == "local-string-reversed-copies":
+        points = gridtied["data"]["data"]
+        for i in range(len(points) - 1):
+            if points[i]["dataTime"] == points[i + 1]["dataTime"] and i % 2 == 0:
+                points[i], points[i + 1] = points[i + 1], points[i]
+    land(
+        tmp_path,
+        "raw_upload_data",
+        day,
+        [("10000000001", "H1T1", upload("H1T1", day, storage)), ("10000000001", "R5X1", upload("R5X1", day, gridtied))],
+    )
+    conn = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    staged = build_models(tmp_path, [day], conn)
+    expected = [utc for _, utc in local_stamps(day, tz)]
+    for sn in ("H1T1", "R5X1"):
+        samples = [s for s in staged["saj/stg_device_samples"] if s["device_sn"] == sn]
+        assert [s["ts_utc"] for s in samples] == expected, (order, sn)
+        assert not any(s["fold_ambiguous"] for s in samples)
+    counters = [s["today_energy_kwh"] for s in staged["saj/stg_device_samples"] if s["device_sn"] == "R5X1"]
+    assert counters == sorted(counters)  # each copy at its instant: the counter grows through the repeated hour
+    hours = conn.execute(
+        "SELECT device_sn, count(*), sum(pv_kwh), min(samples) FROM device_energy_hourly GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    assert hours == [("H1T1", 25, pytest.approx(30.0), 12), ("R5X1", 25, pytest.approx(15.0), 12)]
+
+
+def test_a_repeated_stamp_sent_once_is_flagged_and_its_hour_incomplete(tmp_path):
+    day, tz = date(2025, 10, 26), "Europe/Berlin"
+    land(tmp_path, "raw_plants", day, [("10000000001", None, details("10000000001", tz))])
+    body = storage_minute_body(day, tz)
+    points = body["data"]["data"]
+    first_copy = next(i for i, p in enumerate(points) if p["dataTime"].endswith("02:10:00"))
+    del points[first_copy]  # the logger lost one copy of 02:10
+    land(tmp_path, "raw_upload_data", day, [("10000000001", "H1T1", upload("H1T1", day, body))])
+    conn = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    staged = build_models(tmp_path, [day], conn)
+    (single,) = [s for s in staged["saj/stg_device_samples"] if s["fold_ambiguous"]]
+    assert single["ts_local"] == datetime(2025, 10, 26, 2, 10)
+    # both 02:00 hours are flagged: the first lacks its 02:10, the second's 02:10 may be the first's
+    incomplete = conn.execute(
+        "SELECT hour_local, samples FROM device_energy_hourly WHERE samples < 12 ORDER BY hour_utc"
+    ).fetchall()
+    assert incomplete == [(datetime(2025, 10, 26, 2, 0), 11)] * 2
+    assert conn.execute("SELECT sum(pv_kwh) FROM device_energy_hourly").fetchone()[0] == pytest.approx(299 * 0.1)
 
 
 def test_quirks_fixtures_errors_and_sentinels(tmp_path):
@@ -200,6 +267,14 @@ def test_quirks_fixtures_errors_and_sentinels(tmp_path):
     assert st["today_pv_kwh"] == 12.5 and st["today_load_kwh"] is None and st["total_pv_kwh"] == 3081.9
 
 
+def land_one_hybrid(data_dir, day):
+    """The fleet of the alarm tests: plant 10000000001 in Berlin with one hybrid inverter, H1T1."""
+    land(data_dir, "raw_plants", day, [("10000000001", None, details("10000000001", "Europe/Berlin"))])
+    devices = {"code": 200, "data": [{"deviceType": 1, "sn": "", "inverterData": {"deviceSn": "H1T1", "type": 1}}]}
+    listing = resp("plant/getPlantAllDeviceList", {"plantId": "10000000001"}, devices)
+    land(data_dir, "raw_devices", day, [("10000000001", None, listing)])
+
+
 def test_alarm_open_then_closed_is_one_row(tmp_path):
     d1, d2 = date(2025, 6, 1), date(2025, 6, 2)
     conn = duckdb.connect(str(tmp_path / "wh.duckdb"))
@@ -229,27 +304,10 @@ def test_alarm_open_then_closed_is_one_row(tmp_path):
             }
         ],
     }
+    # the next day's alarmList (90 days of starts) shows it again, closed
+    listing_closed = {**listing, "data": [{**listing["data"][0], "status": 4}]}
     for day, body, at in [(d1, alarm, FETCHED), (d2, closed, FETCHED + timedelta(days=1))]:
-        land(tmp_path, "raw_plants", day, [("10000000001", None, details("10000000001", "Europe/Berlin"))])
-        land(
-            tmp_path,
-            "raw_devices",
-            day,
-            [
-                (
-                    "10000000001",
-                    None,
-                    resp(
-                        "plant/getPlantAllDeviceList",
-                        {"plantId": "10000000001"},
-                        {
-                            "code": 200,
-                            "data": [{"deviceType": 1, "sn": "", "inverterData": {"deviceSn": "H1T1", "type": 1}}],
-                        },
-                    ),
-                )
-            ],
-        )
+        land_one_hybrid(tmp_path, day)
         land(
             tmp_path,
             "raw_alarms",
@@ -258,9 +316,7 @@ def test_alarm_open_then_closed_is_one_row(tmp_path):
                 (
                     None,
                     None,
-                    resp(
-                        "device/alarmList", {}, listing if day == d1 else {"code": 0, "data": []}, code=0, fetched_at=at
-                    ),
+                    resp("device/alarmList", {}, listing if day == d1 else listing_closed, code=0, fetched_at=at),
                 ),
                 (
                     "10000000001",
@@ -289,9 +345,61 @@ def test_alarm_open_then_closed_is_one_row(tmp_path):
     for days in ([d1], [d2], [d1], [d1, d2]):  # re-running the older day never undoes the later one
         build_models(tmp_path, days, conn, marts={"alarm_history"})
         rows = conn.execute(
-            "SELECT alarm_id, alarm_code, status, started_at, ended_at, duration_minutes, "
-            "first_seen_day, last_seen_day FROM alarm_history"
+            "SELECT vendor_alarm_id, alarm_code, status, started_at, ended_at, duration_minutes, "
+            "first_seen_day, last_seen_day, alarm_id FROM alarm_history"
         ).fetchall()
         assert len(rows) == 1
         assert rows[0][:3] == ("A1", 1001, "closed") or days == [d1] and rows[0][2] == "open"
     assert rows[0][5] == 210 and rows[0][6] == d1 and rows[0][7] == d2
+    assert rows[0][8] == "H1T1@2025-06-01T21:50:00Z/Grid Over-Voltage"  # the occurrence, whichever answer shows it
+
+
+@pytest.mark.parametrize(
+    "start,update",
+    [
+        ("2025-06-01T21:50:00Z", "2025-06-03T10:40:00Z"),  # UTC, as the reference shows
+        ("2025-06-01 23:50:00+02:00", "2025-06-03 12:40:00+02:00"),  # with an offset
+        ("2025-06-01 23:50:00", "2025-06-03 12:40:00"),  # plant-local wall-clock time (Berlin, UTC+2)
+    ],
+    ids=["utc", "offset", "local"],
+)
+def test_alarm_times_with_and_without_a_zone_and_whole_durations(tmp_path, start, update):
+    day = date(2025, 6, 3)
+    alarm = {
+        "alarmID": "A7",
+        "alarmName": "Grid Over-Voltage",
+        "deviceSn": "H1T1",
+        "alarmLevel": 2,
+        "alarmState": 4,
+        "alarmStartTime": start,
+        "alarmUpdateTime": update,
+        "alarmDuration": "1 days 12 hours 50 minutes",
+    }
+    listing = {
+        "deviceSn": "H1T1",
+        "alarmCode": 1001,
+        "alarmName": "Grid Over-Voltage",
+        "alarmLevel": 2,
+        "status": 4,
+        "alarmTime": "2025-06-01 23:50:00",
+    }
+    land_one_hybrid(tmp_path, day)
+    land(
+        tmp_path,
+        "raw_alarms",
+        day,
+        [
+            (None, None, resp("device/alarmList", {}, {"code": 0, "data": [listing]}, code=0)),
+            (
+                "10000000001",
+                "H1T1",
+                resp("device/getDeviceAlarmList", {"alarmCommonState": 3}, {"code": 0, "data": [alarm]}, code=0),
+            ),
+        ],
+    )
+    out = build_models(tmp_path, [day], duckdb.connect(str(tmp_path / "wh.duckdb")))
+    (row,) = out["saj/stg_alarms"]
+    assert row["started_at"] == datetime(2025, 6, 1, 21, 50, tzinfo=timezone.utc)
+    assert row["ended_at"] == datetime(2025, 6, 3, 10, 40, tzinfo=timezone.utc)
+    assert row["duration_minutes"] == row["reported_duration_minutes"] == 36 * 60 + 50
+    assert (row["alarm_code"], row["vendor_alarm_id"], row["status"]) == (1001, "A7", "closed")

@@ -18,6 +18,7 @@ from tests.support import (
     raw,
     refusals,
     resources,
+    run,
     select,
 )
 
@@ -138,7 +139,7 @@ def test_missing_credentials_name_the_variables(make_simulator, tmp_path, monkey
     assert "No vendor is configured" in message and "saj: SAJ_APP_ID and SAJ_APP_SECRET" in message
     # from the environment (the code location's resources): the same, and the code location still loads
     monkeypatch.setenv("FLEET_DATA_DIR", str(tmp_path))
-    result = dg.materialize(
+    result = run(
         select({"saj/raw_plants"}), partition_key=DAY.isoformat(), resources=build_resources(), raise_on_error=False
     )
     assert "SAJ_APP_ID and SAJ_APP_SECRET" in _failure(result)[1]

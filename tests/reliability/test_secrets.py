@@ -38,7 +38,7 @@ def test_no_secret_or_token_leaks_anywhere_in_a_full_debug_run(make_simulator, t
     # refreshes and retries are logged at debug level.
     server = make_simulator(plants=2, limits=False, faults=Faults(seed=2, token_ttl_s=0.5, code_10001_rate=0.1))
     instance = dg.DagsterInstance.ephemeral()
-    result = materialize(server, tmp_path, DAY, checks=True, instance=instance)
+    result = materialize(server, tmp_path, DAY, instance=instance)
     assert result.success
     tokens = [json.loads(e["body"])["data"]["access_token"] for e in server.served() if e["endpoint"] == "access_token"]
     assert len(tokens) >= 2

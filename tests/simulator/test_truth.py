@@ -355,10 +355,11 @@ def test_profiles_look_like_a_household_and_the_sun():
 
 
 def test_a_small_fleet_year_is_fast():
-    t0 = time.perf_counter()
+    # CPU time, not wall time: the machine's two cores are shared, and a loaded one stretches the wall clock
+    t0 = time.process_time()
     f = Fleet(seed=99, plants=6, start_date=date(2025, 1, 1), now=datetime(2025, 12, 31, tzinfo=timezone.utc))
     f.plant_day(f.plants[0].plant_id, date(2025, 12, 30))
-    assert time.perf_counter() - t0 < 2.0
+    assert time.process_time() - t0 < 2.0
 
 
 def test_a_fleet_of_a_given_size_spreads_inverters_over_grid_tied_plants():

@@ -1,9 +1,11 @@
 -- One row per device and 5-minute sample, typed, with its UTC instant, from device/uploadData timeUnit 0.
 -- Inputs: raw_upload_data (the day's raw rows), stg_plants (time zones). Parameter: $day.
 --
--- Time: dataTime is plant-local wall-clock time. On the day daylight-saving time ends a local hour repeats;
--- the API sends the samples in time order, so a repeated stamp after the point where the local clock went
--- back is the later instant. Duplicated samples (same device, same instant) are kept once.
+-- Time: dataTime is plant-local wall-clock time. On the day daylight-saving time ends a local hour repeats:
+-- the n-th copy of a repeated stamp is its n-th instant, ordered by the device's todayEnergy counter where
+-- every copy has one (it grows through the repeated hour), else by the order of the response (with_utc in
+-- sql/macros/common.sql), so the answer does not depend on the order the API sends them in. A sample sent
+-- twice (in one response, or in two: a day landed twice) is kept once.
 WITH responses AS (
     SELECT
         coalesce(r.plant_id, '')                                                 AS plant_id,
@@ -35,6 +37,9 @@ typed AS (
         CASE WHEN num(p ->> 'batterySOC') < 0 THEN NULL ELSE num(p ->> 'batterySOC') END AS battery_soc_pct,
         num(p ->> 'selfUsePower')                                           AS self_use_w,
         num(p ->> 'todayEnergy')                                            AS today_energy_kwh,
+        -- todayEnergy orders a repeated stamp's copies (0 is a glitch of the counter, not a value)
+        CASE WHEN num(p ->> 'todayEnergy') > 0 THEN num(p ->> 'todayEnergy') END AS copy_key,
+        CAST(p AS VARCHAR)                                                  AS payload,
         coalesce(num(p ->> 'pv1Volt'), num(p ->> 'pv1volt'))                AS pv1_volt,
         coalesce(num(p ->> 'pv1Curr'), num(p ->> 'pv1curr'))                AS pv1_curr,
         num(p ->> 'pv1Power')                                               AS pv1_power_w,
@@ -59,7 +64,7 @@ SELECT
     CASE WHEN device_type = 0 THEN NULL ELSE battery_soc_pct END      AS battery_soc_pct,
     self_use_w, today_energy_kwh,
     pv1_volt, pv1_curr, pv1_power_w, pv2_volt, pv2_curr, pv2_power_w, l1_volt,
-    time_zone, fetched_at
+    fold_ambiguous, time_zone, fetched_at
 FROM with_utc('typed')
 WHERE CAST(ts_local AS DATE) = CAST($day AS DATE)
 QUALIFY row_number() OVER (PARTITION BY device_sn, ts_utc ORDER BY fetched_at DESC, seq) = 1

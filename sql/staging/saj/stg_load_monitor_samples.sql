@@ -25,6 +25,7 @@ points AS (
            unnest(points) AS p, generate_subscripts(points, 1) AS seq
     FROM module_points
 ),
+
 typed AS (
     SELECT pt.plant_id, pt.module_sn, pt.fetched_at, pt.response_id, pt.seq, pl.time_zone,
            local_ts(p ->> 'dataTime')  AS ts_local,
@@ -32,7 +33,9 @@ typed AS (
            num(p ->> 'loadPower')      AS load_w,
            num(p ->> 'selfUsePower')   AS self_use_w,
            num(p ->> 'buyPower')       AS grid_import_w,
-           num(p ->> 'sellPower')      AS grid_export_w
+           num(p ->> 'sellPower')      AS grid_export_w,
+           CAST(NULL AS DOUBLE)        AS copy_key,  -- no counter: a repeated stamp's copies go by their order
+           CAST(p AS VARCHAR)          AS payload
     FROM points AS pt
     JOIN stg_plants AS pl ON pl.plant_id = pt.plant_id
 )
@@ -41,7 +44,7 @@ SELECT
     plant_id, module_sn, ts_local, ts_utc,
     seq AS sample_index,
     pv_w, load_w, self_use_w, grid_import_w, grid_export_w,
-    time_zone, fetched_at
+    fold_ambiguous, time_zone, fetched_at
 FROM with_utc('typed')
 WHERE CAST(ts_local AS DATE) = CAST($day AS DATE)
 QUALIFY row_number() OVER (PARTITION BY plant_id, module_sn, ts_utc ORDER BY fetched_at DESC, seq) = 1

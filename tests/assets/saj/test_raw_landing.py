@@ -11,9 +11,8 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from assets.saj.raw import raw_assets
 from pipelines.core.lake import RAW_SCHEMA
-from tests.support import ROOT, raw, resources, select
+from tests.support import ROOT, raw, resources, run, select
 from tests.support import land as land_rows
 
 DAY = date(2025, 9, 1)
@@ -21,8 +20,11 @@ RAW = ("raw_plants", "raw_devices", "raw_upload_data", "raw_sec_data", "raw_plan
 
 
 def land(server, data_dir: Path, day: date = DAY, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
-        raw_assets, partition_key=day.isoformat(), resources=resources(server, data_dir), raise_on_error=raise_on_error
+    return run(
+        dg.AssetSelection.groups("saj_raw"),
+        partition_key=day.isoformat(),
+        resources=resources(server, data_dir),
+        raise_on_error=raise_on_error,
     )
 
 
@@ -105,7 +107,7 @@ def test_a_device_that_keeps_failing_fails_the_partition_and_is_listed(make_simu
     path = land_rows(tmp_path, "raw_devices", DAY, [])  # a new attempt in place of the day's, then edited
     pq.write_table(pa.Table.from_pylist(rows, schema=RAW_SCHEMA), path)
 
-    result = dg.materialize(
+    result = run(
         select({"saj/raw_upload_data"}),
         partition_key=DAY.isoformat(),
         resources=resources(server, tmp_path),

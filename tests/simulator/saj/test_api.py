@@ -5,70 +5,32 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from pathlib import Path
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 import requests
 
 from simulator import Faults, SimulatorServer, client_sign
+from simulator.saj import ordering
+from simulator.saj.envelopes import REFERENCE_ENVELOPES
+from simulator.saj.server import ENDPOINTS
+
+from .client import Api, code
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-class Api:
-    def __init__(self, server: SimulatorServer):
-        self.s = server
-        self.http = requests.Session()
-        self.token = None
-
-    def url(self, ep):
-        return f"{self.s.base_url}/open/api/{ep}"
-
-    def login(self):
-        r = self.http.get(self.url("access_token"),
-                          params={"appId": self.s.fleet.app_id, "appSecret": self.s.fleet.app_secret})
-        self.token = r.json()["data"]["access_token"]
-        return self.token
-
-    def raw(self, ep, headers=None, **params):
-        h = {"accessToken": self.token or "", "content-language": "en_US"}
-        h.update(headers or {})
-        return self.http.get(self.url(ep), params=params, headers=h)
-
-    def get(self, ep, headers=None, **params):
-        r = self.raw(ep, headers, **params)
-        assert r.status_code == 200, r.text
-        return r.json()
-
-
-def code(body: dict):
-    return body.get("code", body.get("errCode"))
-
-
-@pytest.fixture
-def api(simulator):
-    a = Api(simulator)
-    a.login()
-    return a
-
-
-@pytest.fixture
-def free(make_simulator):
-    """A client on a server without rate limits."""
-    a = Api(make_simulator(limits=False))
-    a.login()
-    return a
-
-
 # --- auth ---------------------------------------------------------------------------------------
+
 
 def test_token_issue_and_wrong_credentials(simulator):
     a = Api(simulator)
     r = a.http.get(a.url("access_token"), params={"appId": simulator.fleet.app_id, "appSecret": "nope"}).json()
     assert r == {"code": 100009, "msg": "appId or appSecret does not exist", "data": None}
-    ok = a.http.get(a.url("access_token"),
-                    params={"appId": simulator.fleet.app_id, "appSecret": simulator.fleet.app_secret}).json()
+    ok = a.http.get(
+        a.url("access_token"), params={"appId": simulator.fleet.app_id, "appSecret": simulator.fleet.app_secret}
+    ).json()
     assert ok["code"] == 200 and ok["data"]["expires"] == 7200 and len(ok["data"]["access_token"]) > 40
     assert len(simulator.fleet.app_secret) == 32
 
@@ -101,8 +63,9 @@ def test_token_expires(make_simulator):
 
 def test_early_expiry_fault(make_simulator):
     a = Api(make_simulator(faults=Faults(token_ttl_s=0.2)))
-    tok = a.http.get(a.url("access_token"), params={"appId": a.s.fleet.app_id,
-                                                     "appSecret": a.s.fleet.app_secret}).json()["data"]
+    tok = a.http.get(
+        a.url("access_token"), params={"appId": a.s.fleet.app_id, "appSecret": a.s.fleet.app_secret}
+    ).json()["data"]
     a.token = tok["access_token"]
     assert tok["expires"] == 7200  # announced as usual, but dies early
     time.sleep(0.3)
@@ -111,16 +74,20 @@ def test_early_expiry_fault(make_simulator):
 
 def test_client_sign(api):
     # the reference's test vector
-    assert client_sign("VH_ExampleApp", "M2S4182G2349E02268") == \
-        "54f0f2d6e083554eae2f5782ad3bece0a054d44c400bcbb853490c49c8058c24"
-    assert client_sign("VH_ExampleApp", "R5X2602J2516E27344") == \
-        "e27abb3873658ed95fe1bffad6e286ae086c8a5c351567efabe4c2f6e7bb1ce4"
+    assert (
+        client_sign("VH_ExampleApp", "M2S4182G2349E02268")
+        == "54f0f2d6e083554eae2f5782ad3bece0a054d44c400bcbb853490c49c8058c24"
+    )
+    assert (
+        client_sign("VH_ExampleApp", "R5X2602J2516E27344")
+        == "e27abb3873658ed95fe1bffad6e286ae086c8a5c351567efabe4c2f6e7bb1ce4"
+    )
     sn = api.s.fleet.devices[0].sn
     good = hashlib.sha256(f"appId={api.s.fleet.app_id},deviceSN={sn}".encode()).hexdigest()
-    assert code(api.get("device/realtimeDataCommon", headers={"clientSign": good}, deviceSn=sn)) in (200, "0")
+    assert code(api.get("device/realtimeDataCommon", headers={"clientSign": good}, deviceSn=sn)) == 200
     bad = api.get("device/realtimeDataCommon", headers={"clientSign": "0" * 64}, deviceSn=sn)
     assert bad == {"code": 10004, "msg": "Authentication failed", "data": None}
-    assert code(api.get("device/realtimeDataCommon", deviceSn=sn)) in (200, "0")  # optional
+    assert code(api.get("device/realtimeDataCommon", deviceSn=sn)) == 200  # optional
 
 
 def test_post_is_not_supported(api):
@@ -130,6 +97,7 @@ def test_post_is_not_supported(api):
 
 
 # --- pagination ---------------------------------------------------------------------------------
+
 
 def test_pagination_over_several_pages(make_simulator):
     a = Api(make_simulator(plants=23, seed=5, limits=False))
@@ -165,6 +133,7 @@ def test_page_parameters(free):
 
 # --- limits -------------------------------------------------------------------------------------
 
+
 def test_rate_limit_rejects_and_counts(api):
     pid = api.s.fleet.plants[0].plant_id
     codes = [code(api.get("plant/details", plantId=pid)) for _ in range(8)]
@@ -193,27 +162,34 @@ def test_limits_off_and_scaled(make_simulator):
 
 # --- windows and bad input ----------------------------------------------------------------------
 
+
 def test_minute_window_rules(free):
     sn = free.s.fleet.devices[0].sn
-    ok = free.get("device/uploadData", deviceSn=sn, startTime="2025-06-01 00:00:00", endTime="2025-06-02 00:00:00",
-                  timeUnit=0)
+    ok = free.get(
+        "device/uploadData", deviceSn=sn, startTime="2025-06-01 00:00:00", endTime="2025-06-02 00:00:00", timeUnit=0
+    )
     assert ok["code"] == 200
-    too_long = free.get("device/uploadData", deviceSn=sn, startTime="2025-06-01 00:00:00",
-                        endTime="2025-06-02 00:05:00", timeUnit=0)
+    too_long = free.get(
+        "device/uploadData", deviceSn=sn, startTime="2025-06-01 00:00:00", endTime="2025-06-02 00:05:00", timeUnit=0
+    )
     assert too_long["code"] == 10006 and "24 hours" in too_long["msg"] and too_long["data"] is None
-    days = free.get("device/uploadData", deviceSn=sn, startTime="2025-06-01 00:00:00",
-                    endTime="2025-08-02 00:05:00", timeUnit=1)
+    days = free.get(
+        "device/uploadData", deviceSn=sn, startTime="2025-06-01 00:00:00", endTime="2025-08-02 00:05:00", timeUnit=1
+    )
     assert days["code"] == 200 and len(days["data"]["data"]) == 63
 
 
-@pytest.mark.parametrize("params,expect", [
-    ({"startTime": "2025-06-01", "endTime": "2025-06-01 10:00:00", "timeUnit": 0}, 10006),
-    ({"startTime": "2025-06-01 10:00:00", "endTime": "2025-06-01 09:00:00", "timeUnit": 0}, 10006),
-    ({"startTime": "2025-13-01 00:00:00", "endTime": "2025-13-01 01:00:00", "timeUnit": 0}, 10006),
-    ({"startTime": "2025-06-01 00:00:00", "endTime": "2025-06-01 01:00:00", "timeUnit": 7}, 10006),
-    ({"startTime": "2025-06-01 00:00:00", "endTime": "2025-06-01 01:00:00"}, 10006),
-    ({"endTime": "2025-06-01 01:00:00", "timeUnit": 0}, 10006),
-])
+@pytest.mark.parametrize(
+    "params,expect",
+    [
+        ({"startTime": "2025-06-01", "endTime": "2025-06-01 10:00:00", "timeUnit": 0}, 10006),
+        ({"startTime": "2025-06-01 10:00:00", "endTime": "2025-06-01 09:00:00", "timeUnit": 0}, 10006),
+        ({"startTime": "2025-13-01 00:00:00", "endTime": "2025-13-01 01:00:00", "timeUnit": 0}, 10006),
+        ({"startTime": "2025-06-01 00:00:00", "endTime": "2025-06-01 01:00:00", "timeUnit": 7}, 10006),
+        ({"startTime": "2025-06-01 00:00:00", "endTime": "2025-06-01 01:00:00"}, 10006),
+        ({"endTime": "2025-06-01 01:00:00", "timeUnit": 0}, 10006),
+    ],
+)
 def test_bad_parameters_answer_10006(free, params, expect):
     b = free.get("device/uploadData", deviceSn=free.s.fleet.devices[0].sn, **params)
     assert b["code"] == expect and b["msg"].startswith("parameter error") and b["data"] is None
@@ -222,23 +198,49 @@ def test_bad_parameters_answer_10006(free, params, expect):
 def test_unknown_device_or_plant(free):
     app = free.s.fleet.app_id
     msg = f"App {app} do not match. Unauthorized access to data"
-    assert free.get("device/uploadData", deviceSn="R5X0000J0000E00000", startTime="2025-06-01 00:00:00",
-                    endTime="2025-06-01 01:00:00", timeUnit=0) == {"code": 200015, "msg": msg, "data": None}
+    assert free.get(
+        "device/uploadData",
+        deviceSn="R5X0000J0000E00000",
+        startTime="2025-06-01 00:00:00",
+        endTime="2025-06-01 01:00:00",
+        timeUnit=0,
+    ) == {"code": 200015, "msg": msg, "data": None}
     assert free.get("plant/details", plantId="12345678901") == {"code": 200015, "msg": msg, "data": None}
     st = free.get("plant/getPlantStatisticsData", plantId="12345678901", clientDate="2025-06-01 12:00:00")
-    assert st == {"errCode": 200015, "errMsg": msg, "data": None}
+    assert st == {"code": 200015, "msg": msg, "data": None}
+    assert free.get("device/emsRealtimeDataCommon", emsSn="M0000X0000000000") == {
+        "code": 200015,
+        "msg": msg,
+        "data": None,
+    }
 
 
 def test_garbage_never_yields_a_stack_trace(free):
     weird = ["", " ", "%", "0", "-1", "9" * 30, "null", "2025-02-30 00:00:00", "😀", "' OR 1=1 --"]
-    for ep in ["developer/plant/page", "developer/device/page", "plant/details", "plant/getPlantAllDeviceList",
-               "device/uploadData", "device/secData", "plant/getPlantStatisticsData", "device/alarmList",
-               "device/getDeviceAlarmList", "device/realtimeDataCommon"]:
+    for ep, (method, _) in ENDPOINTS.items():
         for w in weird:
-            params = {"appId": w, "plantId": w, "deviceSn": w, "startTime": w, "endTime": w, "timeUnit": w,
-                      "clientDate": w, "pageNum": w, "pageSize": w, "alarmCommonState": w, "alarmDeviceType": w,
-                      "status": w, "alarmLevel": w}
-            r = free.raw(ep, **params)
+            params = {
+                "appId": w,
+                "plantId": w,
+                "deviceSn": w,
+                "startTime": w,
+                "endTime": w,
+                "timeUnit": w,
+                "clientDate": w,
+                "pageNum": w,
+                "pageSize": w,
+                "alarmCommonState": w,
+                "alarmDeviceType": w,
+                "status": w,
+                "alarmLevel": w,
+                "emsSn": w,
+                "deviceSns": w,
+            }
+            if method == "GET":
+                r = free.raw(ep, **params)
+            else:  # a body that is no JSON, or JSON with garbage values
+                body = w.encode() if w.strip() else json.dumps({"appKey": w, "credentials": w}).encode()
+                r = free.http.post(free.url(ep), data=body, headers={"Content-Type": "application/json"})
             assert r.status_code == 200
             b = r.json()
             assert isinstance(code(b), int) and code(b) != 200, (ep, w, b)
@@ -249,48 +251,129 @@ def test_garbage_never_yields_a_stack_trace(free):
 
 # --- envelopes ----------------------------------------------------------------------------------
 
-def test_envelopes_and_typing_variants(free):
+
+def test_default_envelopes_and_typing(free):
+    """Every answer in the real responses' code-200 shape; numbers typed as the fixtures type them."""
     fl = free.s.fleet
     p0 = next(p for p in fl.plants if p.plant_type == 0)
     st = free.get("plant/getPlantStatisticsData", plantId=p0.plant_id, clientDate="2025-06-01 12:00:00")
-    assert st["errCode"] == 0 and st["errMsg"] == "" and "code" not in st
+    assert (st["code"], st["msg"]) == (200, "request success") and "errCode" not in st
     assert all(isinstance(st["data"][k], str) for k in st["data"] if k.endswith("Energy"))
     det = free.get("plant/details", plantId=p0.plant_id)["data"]
     assert det["timeZone"] == p0.time_zone and det["isInstallMeter"] in (0, 1)
     assert {p.time_zone for p in fl.plants} >= {"Europe/Berlin", "Australia/Sydney", "Asia/Kuala_Lumpur", "PRC"}
     lst = free.get("plant/getPlantAllDeviceList", plantId=p0.plant_id, userId="")["data"]
     assert [i["inverterData"]["deviceSn"] for i in lst if i["deviceType"] == 1] == [d.sn for d in p0.devices]
-    hyb = next(d for d in fl.devices if d.device_type == 1)
-    raw = free.raw("device/realtimeDataCommon", deviceSn=hyb.sn).text
-    assert raw.startswith('{"errCode":"0","errMsg":""')
-    assert raw.count('"tOutPowerWatt"') == 2 and '"pv1volt"' in raw
-    rt = json.loads(raw)["data"]
-    assert all(isinstance(v, (str, int)) for v in rt.values())
-    assert rt["invTime"].endswith("Z") and len(rt["dataTime"]) == 19
-    grid = next(d for d in fl.devices if d.device_type == 0)
-    assert free.get("device/realtimeDataCommon", deviceSn=grid.sn)["code"] == 200
+    for dev in (next(d for d in fl.devices if d.device_type == t) for t in (0, 1, 2)):
+        raw = free.raw("device/realtimeDataCommon", deviceSn=dev.sn).text
+        assert raw.startswith('{"code":200,"msg":"request success","data":{')
+        assert raw.count('"tOutPowerWatt"') == 2 and '"pv1volt"' in raw
+        rt = json.loads(raw)["data"]
+        assert all(isinstance(v, (str, int, bool, list)) for v in rt.values())
+        assert rt["invTime"].endswith("Z") and len(rt["dataTime"]) == 19
+    alarms = free.get("device/alarmList", appId=fl.app_id)
+    assert alarms["code"] == 200 and isinstance(alarms["data"], list)
     r6 = next(d for d in fl.devices if d.model == "R6")
-    pts = free.get("device/uploadData", deviceSn=r6.sn, startTime="2025-06-01 12:00:00",
-                   endTime="2025-06-01 12:30:00", timeUnit=0)["data"]["data"]
+    pts = free.get(
+        "device/uploadData", deviceSn=r6.sn, startTime="2025-06-01 12:00:00", endTime="2025-06-01 12:30:00", timeUnit=0
+    )["data"]["data"]
     assert pts and all(isinstance(v, str) for p in pts for v in p.values())
     r5 = next(d for d in fl.devices if d.model == "R5")
-    pts = free.get("device/uploadData", deviceSn=r5.sn, startTime="2025-06-01 12:00:00",
-                   endTime="2025-06-01 12:30:00", timeUnit=0)["data"]
+    pts = free.get(
+        "device/uploadData", deviceSn=r5.sn, startTime="2025-06-01 12:00:00", endTime="2025-06-01 12:30:00", timeUnit=0
+    )["data"]
     assert pts["total"] is None and isinstance(pts["data"][0]["power"], int) and "pv1Volt" in pts["data"][0]
+
+
+@pytest.mark.parametrize(
+    "style,head",
+    [
+        ("code0", {"code": 0, "msg": ""}),
+        ("errCode", {"errCode": 0, "errMsg": ""}),
+        ("errCodeText", {"errCode": "0", "errMsg": ""}),
+    ],
+)
+def test_envelope_variants_on_request(make_simulator, style, head):
+    """The reference's other shapes, per endpoint, for success and errors alike; the rest stays code 200."""
+    a = Api(
+        make_simulator(limits=False, envelopes={"plant/getPlantStatisticsData": style, "developer/plant/page": style})
+    )
+    a.login()
+    fl = a.s.fleet
+    pid = fl.plants[1].plant_id
+    ok = a.get("plant/getPlantStatisticsData", plantId=pid, clientDate="2025-06-01 12:00:00")
+    assert {k: ok[k] for k in head} == head and set(ok) == set(head) | {"data"} and ok["data"]["plantUid"]
+    err = a.get("plant/getPlantStatisticsData", plantId=pid)
+    assert set(err) == set(head) | {"data"} and int(code(err)) == 10006 and err["data"] is None
+    page = a.get("developer/plant/page", appId=fl.app_id)
+    assert set(page) == set(head) | {"total", "rows", "totalPage"} and page["total"] == len(fl.plants)
+    assert a.get("plant/details", plantId=pid)["code"] == 200
+
+
+def test_reference_envelopes_and_the_admin_switch(make_simulator):
+    s = make_simulator(limits=False, envelopes=REFERENCE_ENVELOPES)
+    a = Api(s)
+    a.login()
+    fl = s.fleet
+    storage = next(d for d in fl.devices if d.device_type == 1)
+    rt = a.raw("device/realtimeDataCommon", deviceSn=storage.sn).text
+    assert rt.startswith('{"errCode":"0","errMsg":"","data":{')
+    assert a.get("device/alarmList", appId=fl.app_id)["code"] == 0
+    mon = next(p for p in fl.plants if p.module_sn)
+    meter = a.get(
+        "device/emsHistoryData4Meter",
+        emsSn=mon.module_sn,
+        plantId=mon.plant_id,
+        startTime="2025-06-01 10:00:00",
+        endTime="2025-06-01 11:00:00",
+    )
+    assert isinstance(meter, list) and len(meter) == 13 and meter[0]["sn"]  # the bare list of the example
+    too_long = a.get(
+        "device/emsHistoryData4Meter",
+        emsSn=mon.module_sn,
+        plantId=mon.plant_id,
+        startTime="2025-06-01 10:00:00",
+        endTime="2025-06-01 13:00:00",
+    )
+    assert too_long == {"code": 10006, "msg": "parameter error: time span exceeds 2 hours", "data": None}
+    admin = s.admin_url + "/saj/envelopes"
+    assert requests.get(admin).json() == REFERENCE_ENVELOPES
+    assert requests.post(admin, json={"device/alarmList": "bogus"}).status_code == 400
+    assert requests.post(admin, json={"device/nothing": "code0"}).status_code == 400
+    assert requests.post(admin, json={}).json() == {"ok": True, "envelopes": {}}
+    assert a.get("device/alarmList", appId=fl.app_id)["code"] == 200
+    with pytest.raises(ValueError):
+        SimulatorServer(fl, envelopes={"device/alarmList": "xml"})
 
 
 def test_sec_data_without_monitor_and_at_night(free):
     fl = free.s.fleet
     none = next(p for p in fl.plants if not p.has_load_monitor)
-    b = free.get("device/secData", plantId=none.plant_id, startTime="2025-06-01 00:00:00",
-                 endTime="2025-06-01 23:59:59", timeUnit=0)
+    b = free.get(
+        "device/secData",
+        plantId=none.plant_id,
+        startTime="2025-06-01 00:00:00",
+        endTime="2025-06-01 23:59:59",
+        timeUnit=0,
+    )
     assert b == {"code": 10021, "msg": "plant has not been bound with load monitoring", "data": None}
     mon = next(p for p in fl.plants if p.has_load_monitor)
-    night = free.get("device/secData", plantId=mon.plant_id, startTime="2025-06-01 00:00:00",
-                     endTime="2025-06-01 03:00:00", timeUnit=0)
-    assert night["data"]["dataList"][0]["data"] == []
-    day = free.get("device/secData", plantId=mon.plant_id, startTime="2025-06-01 00:00:00",
-                   endTime="2025-06-01 23:59:59", timeUnit=0)["data"]["dataList"][0]
+    night = free.get(
+        "device/secData",
+        plantId=mon.plant_id,
+        startTime="2025-06-01 00:00:00",
+        endTime="2025-06-01 03:00:00",
+        timeUnit=0,
+    )["data"]["dataList"][0]
+    assert len(night["data"]) == 37 and all(pt["pvPower"] == 0 < pt["loadPower"] for pt in night["data"])
+    assert night["total"]["loadEnergy"] > 0 and night["total"]["pvEnergy"] == 0
+    day = free.get(
+        "device/secData",
+        plantId=mon.plant_id,
+        startTime="2025-06-01 00:00:00",
+        endTime="2025-06-01 23:59:59",
+        timeUnit=0,
+    )["data"]["dataList"][0]
     assert day["moduleSn"] == mon.module_sn and len(day["data"]) > 200
     for combo in [(t, m) for t in (0, 1, 3) for m in (False, True)]:
         assert any((p.plant_type, p.has_load_monitor) == combo for p in fl.plants)
@@ -302,7 +385,7 @@ def test_alarms(free):
     assert any(a.ended_at is None for a in alarms) and any(a.ended_at is not None for a in alarms)
     assert any(a.ended_at and a.ended_at - a.started_at > timedelta(days=1) for a in alarms)
     pending = free.get("device/alarmList", appId=fl.app_id)
-    assert pending["code"] == 0
+    assert pending["code"] == 200
     assert {a["deviceSn"] for a in pending["data"]} == {a.device_sn for a in alarms if a.ended_at is None}
     a = next(a for a in alarms if a.ended_at is not None and a.started_at > fl.now - timedelta(days=80))
     rec = free.get("device/getDeviceAlarmList", deviceSn=a.device_sn, alarmCommonState=3, alarmDeviceType=1)
@@ -315,6 +398,7 @@ def test_alarms(free):
 
 
 # --- faults -------------------------------------------------------------------------------------
+
 
 def test_faults_5xx_10001_truncate(make_simulator):
     s = make_simulator(limits=False, faults=Faults(seed=1, http_5xx_rate=1.0))
@@ -353,8 +437,16 @@ def test_data_faults_and_offline(make_simulator):
     assert len(gap) == len(clean) - 6
     truth = fl.device_day(dev.sn, date(2025, 6, 1))
     assert int((~truth.reported).sum()) >= 6
-    assert a.get("device/uploadData", deviceSn=dev.sn, startTime="2025-06-01 10:30:00",
-                 endTime="2025-06-01 10:55:00", timeUnit=0)["data"]["data"] == []
+    assert (
+        a.get(
+            "device/uploadData",
+            deviceSn=dev.sn,
+            startTime="2025-06-01 10:30:00",
+            endTime="2025-06-01 10:55:00",
+            timeUnit=0,
+        )["data"]["data"]
+        == []
+    )
     s.set_faults(Faults())
     assert fl.device_day(dev.sn, date(2025, 6, 1)).reported.sum() == truth.reported.sum() + 6
 
@@ -367,8 +459,12 @@ def test_late_data_and_the_future(make_simulator):
     dev = fl.devices[0]
     zone = fl.zone(fl.plant(dev.plant_id))
     now_local = fl.now.astimezone(zone).replace(tzinfo=None)
-    q = dict(deviceSn=dev.sn, startTime=(now_local - timedelta(hours=3)).strftime("%Y-%m-%d %H:%M:%S"),
-             endTime=(now_local + timedelta(hours=3)).strftime("%Y-%m-%d %H:%M:%S"), timeUnit=0)
+    q = dict(
+        deviceSn=dev.sn,
+        startTime=(now_local - timedelta(hours=3)).strftime("%Y-%m-%d %H:%M:%S"),
+        endTime=(now_local + timedelta(hours=3)).strftime("%Y-%m-%d %H:%M:%S"),
+        timeUnit=0,
+    )
     on_time = a.get("device/uploadData", **q)["data"]["data"]
     assert on_time[-1]["dataTime"] <= (now_local - timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M:%S")
     s.set_faults(Faults(late_s=3600))
@@ -412,22 +508,58 @@ def test_admin_http(make_simulator):
 
 
 def test_cli_serves_until_stopped():
-    import os
     import signal
     import subprocess
     import sys
 
-    proc = subprocess.Popen([sys.executable, "-m", "simulator", "--port", "0", "--plants", "2", "--seed", "3",
-                             "--no-limits", "--now", "2025-06-01T12:00:00Z"],
-                            stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "simulator",
+            "--port",
+            "0",
+            "--plants",
+            "2",
+            "--seed",
+            "3",
+            "--no-limits",
+            "--now",
+            "2025-06-01T12:00:00Z",
+            "--reference-envelopes",
+            "--envelope",
+            "device/alarmList=errCode",
+            "--tou",
+            "--stamp-order",
+            "--sample-order",
+            "device/secData=time",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
-        lines = [proc.stdout.readline() for _ in range(5)]
+        lines = [proc.stdout.readline() for _ in range(6)]
         base = next(ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("base URL"))
         app = next(ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("appId"))
         assert "test credential" in lines[4]
         secret = lines[4].split(":", 1)[1].split()[0]
         r = requests.get(f"{base}/open/api/access_token", params={"appId": app, "appSecret": secret}, timeout=5)
         assert r.json()["code"] == 200
+        key, cred = lines[5].split()[3], lines[5].split()[5]
+        auth = requests.post(
+            f"{base}/open/api/developer/auth/plantAuthByOpenapiKey",
+            json={"appKey": key, "credentials": cred},
+            timeout=5,
+        ).json()
+        assert auth["code"] == 200 and len(auth["data"]["authSuccessPlantId"]) == 2
+        token = {"accessToken": r.json()["data"]["access_token"]}
+        alarms = requests.get(f"{base}/open/api/device/alarmList", params={"appId": app}, headers=token, timeout=5)
+        assert alarms.json()["errCode"] == 0  # --envelope after --reference-envelopes (which says code 0)
+        admin = base.removesuffix("/prod-api") + "/admin"
+        assert requests.get(f"{admin}/fleet", timeout=5).json()["tou"] is True
+        order = requests.get(f"{admin}/saj/sample-order", timeout=5).json()
+        assert order == {**dict.fromkeys(ordering.ENDPOINTS, "stamp"), "device/secData": "time"}
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
@@ -437,13 +569,20 @@ def test_far_future_and_repeated_hour_windows(free):
     fl = free.s.fleet
     sn = fl.devices[0].sn
     t0 = time.perf_counter()
-    far = free.get("device/uploadData", deviceSn=sn, startTime="2031-06-01 00:00:00", endTime="2031-06-01 23:00:00",
-                   timeUnit=0)
+    far = free.get(
+        "device/uploadData", deviceSn=sn, startTime="2031-06-01 00:00:00", endTime="2031-06-01 23:00:00", timeUnit=0
+    )
     assert far["code"] == 200 and far["data"]["data"] == [] and time.perf_counter() - t0 < 1
     berlin = next(p for p in fl.plants if p.time_zone == "Europe/Berlin")
-    rep = free.get("device/uploadData", deviceSn=berlin.devices[0].sn, startTime="2025-10-26 02:00:00",
-                   endTime="2025-10-26 02:59:59", timeUnit=0)["data"]["data"]
+    rep = free.get(
+        "device/uploadData",
+        deviceSn=berlin.devices[0].sn,
+        startTime="2025-10-26 02:00:00",
+        endTime="2025-10-26 02:59:59",
+        timeUnit=0,
+    )["data"]["data"]
     assert [p["dataTime"][11:16] for p in rep] == [f"02:{m:02d}" for m in range(0, 60, 5)] * 2
-    across = free.get("device/uploadData", deviceSn=sn, startTime="2025-06-01 12:00:00",
-                      endTime="2025-06-02 11:55:00", timeUnit=0)["data"]["data"]
+    across = free.get(
+        "device/uploadData", deviceSn=sn, startTime="2025-06-01 12:00:00", endTime="2025-06-02 11:55:00", timeUnit=0
+    )["data"]["data"]
     assert len(across) == 288 and across[0]["dataTime"] == "2025-06-01 12:00:00"

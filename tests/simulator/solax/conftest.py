@@ -3,6 +3,7 @@ as the pipeline will, and the fleet's truth as energies at any instant.
 
     def test_something(make_solax):
         server = make_solax(limits=False, gaps=False)   # Fleet kwargs (start_date, now, gaps) or server kwargs
+        server = make_solax(fleet_kwargs={"tou": True})  # any Fleet kwargs
         cloud = Cloud(server)
         cloud.poll(wifi_sn), cloud.move(advance_s=300)
 
@@ -66,8 +67,8 @@ class Cloud:
 def make_solax():
     started = []
 
-    def factory(plants: int = 6, seed: int = 7, **kwargs) -> SolaxServer:
-        fk = {k: kwargs.pop(k) for k in list(kwargs) if k in _FLEET_KEYS}
+    def factory(plants: int = 6, seed: int = 7, fleet_kwargs: dict | None = None, **kwargs) -> SolaxServer:
+        fk = dict(fleet_kwargs or {}) | {k: kwargs.pop(k) for k in list(kwargs) if k in _FLEET_KEYS}
         fleet = get_fleet(plants, seed, **fk)
         kwargs.setdefault("faults", Faults())
         server = SolaxServer(fleet, port=0, **kwargs).start()

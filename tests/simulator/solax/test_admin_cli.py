@@ -100,6 +100,7 @@ def test_cli_serves_until_stopped():
             "2025-06-01T12:00:00Z",
             "--upload-time-zone",
             "utc",
+            "--tou",
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -113,6 +114,7 @@ def test_cli_serves_until_stopped():
         assert "test credential" in lines[3]
         sites = list(csv.DictReader(io.StringIO(requests.get(field["sites"], timeout=5).text)))
         assert len(sites) == 4
+        assert requests.get(base + "/admin/fleet", timeout=5).json()["tou"] is True  # the shared fleet options
         for row in sites:
             body = requests.post(
                 base + "/api/v2/dataAccess/realtimeInfo/get",

