@@ -54,7 +54,7 @@ typed AS (
                  THEN 'feedinenergy' END,
             CASE WHEN num(res ->> 'consumeenergy') IS NOT NULL AND solax_counter(res ->> 'consumeenergy') IS NULL
                  THEN 'consumeenergy' END], x -> x IS NOT NULL)           AS out_of_range,
-        utc_ts(res ->> 'utcDateTime')                                   AS utc_stamp,
+        instant_of(res ->> 'utcDateTime', 'UTC')                        AS utc_stamp,
         local_ts(res ->> 'uploadTime')                                  AS upload_time
     FROM answers AS a
     JOIN stg_sites AS s ON s.wifi_sn = a.wifi_sn
