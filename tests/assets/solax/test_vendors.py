@@ -40,7 +40,7 @@ def test_saj_and_solax_in_one_warehouse(make_simulator, make_solax, tmp_path):
         m.asset_key.to_user_string(): m.metadata["skipped"].value for m in materialized if "skipped" in m.metadata
     }
     assert set(skipped) == {
-        a.key.to_user_string() for a in ALL_ASSETS if a.key.path[0] == "saj" and "raw" in a.key.path[1]
+        k.to_user_string() for a in ALL_ASSETS for k in a.keys if k.path[0] == "saj" and "raw" in k.path[1]
     }
     assert all("saj is not configured (set SAJ_APP_ID and SAJ_APP_SECRET" in m for m in skipped.values())
     for table in TABLES:
@@ -57,3 +57,16 @@ def test_saj_and_solax_in_one_warehouse(make_simulator, make_solax, tmp_path):
     assert plants.n.tolist() == [2, 6]
     daily = query(tmp_path, "SELECT vendor, plant_id, pv_kwh FROM self_consumption_daily WHERE day = $d", {"d": DAY})
     assert len(daily) == 8 and (daily[daily.vendor == "solax"].pv_kwh > 0).all()
+
+
+def test_every_conformed_table_has_one_schema_whatever_the_vendor():
+    """SolaX's mappings give exactly the columns and types SAJ's give (the contract of assets/conformed.py, which
+    the conformed assets enforce when they run): a column added to the contract for one vendor is caught here
+    before any run."""
+    from assets.conformed import TABLES, conformed_schema
+    from assets.vendors import VENDOR_MODELS
+
+    solax = next(v for v in VENDOR_MODELS if v.name == "solax")
+    for table in TABLES:
+        if table in solax.conformed:
+            assert conformed_schema(VENDOR_MODELS, table).names == conformed_schema([solax], table).names, table
