@@ -177,6 +177,28 @@ def test_load_and_battery_at_15_minute_polls_are_estimates(walked, fifteen):
         assert abs(e["model"] / e["truth"] - 1) < 0.06, e
 
 
+def test_how_much_each_day_was_measured(walked, five, fifteen):
+    """`coverage` is the share of the day the uploads' powers describe (README, "Definitions"; docs/solax.md).
+    At 5-minute polls a day without a gap is 'samples', whole; a gap (the fleet's logger outages, the Sydney
+    hybrid's two hours offline) leaves it short: 'counters' where the inverters' counters give every term (PV
+    alone: no meter, no battery), else 'incomplete', though its energies, from the counters across the gap, are
+    within 1 % (above). At 15-minute polls only a third of each day is described by powers."""
+    fleet, outage = walked["fleet"], walked["outage"].plant.plant_id
+    seen = set()
+    for data_dir, minutes in ((five, 5), (fifteen, 15)):
+        for row in _days(data_dir).itertuples():
+            whole = minutes == 5 and row.plant_id != outage and fleet.plant_day(row.plant_id, DAY).reported.all()
+            pv_alone = pd.isna(row.load_kwh) and row.battery_charge_kwh == 0 and row.battery_discharge_kwh == 0
+            expected = "samples" if whole else "counters" if pv_alone else "incomplete"
+            assert row.energy_basis == expected, (minutes, row.plant_id, row.energy_basis, row.coverage)
+            if whole:
+                assert row.coverage == pytest.approx(1.0)
+            else:
+                assert row.coverage < (0.34 if minutes == 15 else 1 - 1 / 24), (minutes, row.plant_id, row.coverage)
+            seen.add(row.energy_basis)
+    assert seen == {"samples", "counters", "incomplete"}
+
+
 def test_a_midnight_crossed_between_two_polls(walked):
     """No round from 10 minutes before Berlin's midnight to 10 after: the uploads seen on either side are 20
     minutes apart, the interval between them is split at midnight by its shape, each day gets its part (within
