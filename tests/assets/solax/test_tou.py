@@ -52,7 +52,9 @@ def test_a_trading_day_through_the_marts(make_solax, tmp_path, index):
     assert failed == {}, failed  # rates in [0, 1], no negative flow, the balance, measured whole
 
     model = query(
-        tmp_path, "SELECT * FROM self_consumption_daily WHERE plant_id = $p AND day = $d", {"p": plant.plant_id, "d": day}
+        tmp_path,
+        "SELECT * FROM self_consumption_daily WHERE plant_id = $p AND day = $d",
+        {"p": plant.plant_id, "d": day},
     ).iloc[0]
     truth = fleet.plant_day(plant.plant_id, day)
     assert model.energy_basis == "samples" and model.coverage == pytest.approx(1.0)
