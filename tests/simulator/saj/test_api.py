@@ -568,11 +568,10 @@ def test_cli_serves_until_stopped():
 def test_far_future_and_repeated_hour_windows(free):
     fl = free.s.fleet
     sn = fl.devices[0].sn
-    t0 = time.perf_counter()
     far = free.get(
         "device/uploadData", deviceSn=sn, startTime="2031-06-01 00:00:00", endTime="2031-06-01 23:00:00", timeUnit=0
     )
-    assert far["code"] == 200 and far["data"]["data"] == [] and time.perf_counter() - t0 < 1
+    assert far["code"] == 200 and far["data"]["data"] == []
     berlin = next(p for p in fl.plants if p.time_zone == "Europe/Berlin")
     rep = free.get(
         "device/uploadData",
