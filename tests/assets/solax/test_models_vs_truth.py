@@ -192,10 +192,19 @@ def test_how_much_each_day_was_measured(walked, five, fifteen):
             expected = "samples" if whole else "counters" if pv_alone else "incomplete"
             assert row.energy_basis == expected, (minutes, row.plant_id, row.energy_basis, row.coverage)
             if whole:
-                assert row.coverage == pytest.approx(1.0)
+                assert row.coverage == pytest.approx(1.0) and row.samples == row.expected_samples
             else:
                 assert row.coverage < (0.34 if minutes == 15 else 1 - 1 / 24), (minutes, row.plant_id, row.coverage)
             seen.add(row.energy_basis)
+        # the README's query for incomplete hours (samples < expected_samples) finds exactly the hours not covered
+        hours = query(
+            data_dir,
+            "SELECT plant_id, hour_utc, samples, expected_samples, coverage FROM plant_energy_hourly WHERE day = $d",
+            {"d": DAY},
+        )
+        short = hours.samples < hours.expected_samples
+        assert (short == (hours.coverage < 1 - 1e-9)).all() and short.any()
+        assert short.all() == (minutes == 15)  # at 5-minute polls most hours are whole
     assert seen == {"samples", "counters", "incomplete"}
 
 
