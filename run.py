@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The project's front door: creates its own environment, then runs what you ask.
 
-    python3 run.py demo     start the SAJ simulator, run the pipeline against it, print the result
+    python3 run.py demo     start the simulators (SAJ, SolaX), run the pipeline against them, print the result
     python3 run.py test     check the code's lint and format, then run the test suite (what CI runs)
     python3 run.py ui       start the Dagster UI against the simulator
     python3 run.py sim ...  run the simulator alone (arguments go to `python -m simulator`)

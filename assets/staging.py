@@ -8,13 +8,18 @@ A vendor's own macros (`sql/staging/<vendor>/_macros.sql`) are loaded before its
 vendor may bind parameters of its own (`StagingSet(params=...)`, e.g. how its API writes times), and a table
 may carry asset checks over the days just built (`StagingTable.checks`, queries in the form of
 `assets.checks.Check` over the table by its name).
+
+Two options serve vendors whose day cannot be read from its own raw day alone (SolaX: a sample's interval
+starts at the previous poll, which may be the day before): `raw_days_around` also loads the raw days around
+D, and `previous` loads the vendor's staging tables of the latest earlier day as `previous_<name>` (what was
+still open then); absent, the SQL declares its empty shape itself (`CREATE TEMP TABLE IF NOT EXISTS`).
 """
 
 import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 import duckdb
@@ -35,6 +40,8 @@ class StagingTable:
     staged: tuple[str, ...] = ()  # the vendor's staging tables it joins (the same day's, or the latest earlier one)
     description: str = ""
     checks: tuple[Check, ...] = ()  # checks of the days just built; each query reads the table by its name
+    raw_days_around: int = 0  # also the raw days D-n .. D+n (their rows keep their own partition_date)
+    previous: tuple[str, ...] = ()  # staging tables of the latest earlier day, loaded as previous_<name> if any
 
     @property
     def key(self) -> dg.AssetKey:
@@ -84,11 +91,17 @@ class StagingSet:
         spec = self.tables[name]
         conn = connect(spec.vendor)
         try:
+            n = spec.raw_days_around
+            raw_days = [day + timedelta(days=k) for k in range(-n, n + 1)]
             for raw in spec.raw:
-                wh.load_table(conn, raw, lake.raw_files(spec.vendor, raw, [day]), RAW_SCHEMA)
+                wh.load_table(conn, raw, lake.raw_files(spec.vendor, raw, raw_days), RAW_SCHEMA)
             for staged in spec.staged:
                 latest = lake.latest_day_file("staging", spec.vendor, staged, day=day)
                 wh.load_table(conn, staged, [latest] if latest else [], self.empty_schema(staged))
+            for earlier in spec.previous:
+                latest = lake.latest_day_file("staging", spec.vendor, earlier, day=day - timedelta(days=1))
+                if latest is not None:
+                    wh.load_table(conn, f"previous_{earlier}", [latest], self.empty_schema(earlier))
             result = wh.query_arrow(conn, spec.sql, self.params(day))
         finally:
             conn.close()

@@ -19,11 +19,13 @@ from pipelines.freshness import with_freshness  # noqa: E402
 from pipelines.resources import build_resources  # noqa: E402
 from pipelines.schedules import refresh_job, schedules  # noqa: E402
 from pipelines.sources.saj.sensors import alarms_job, sensors  # noqa: E402
+from pipelines.sources.solax.jobs import schedules as solax_schedules  # noqa: E402
+from pipelines.sources.solax.jobs import solax_poll  # noqa: E402
 
 defs = dg.Definitions(
     assets=with_freshness([*VENDOR_ASSETS, *conformed_assets(VENDOR_MODELS), *mart_assets]),
-    jobs=[refresh_job, alarms_job],
-    schedules=schedules,
+    jobs=[refresh_job, alarms_job, solax_poll],
+    schedules=[*schedules, *solax_schedules],
     sensors=sensors,
     resources=build_resources(),
     # Every run in one process, CLI and UI alike: a run is a few dozen steps whose own work is seconds, and a

@@ -113,8 +113,11 @@ def test_demo_command(tmp_path):
         env.pop(key, None)
     for key in ("SMA_CLIENT_ID", "SMA_CLIENT_SECRET", "SMA_AUTH_URL", "SMA_CONSENT_URL", "SMA_API_URL"):
         env.pop(key, None)
+    for key in ("SOLAX_TOKEN_ID", "SOLAX_BASE_URL", "SOLAX_SITES_FILE", "SOLAX_CALLS_PER_MINUTE"):
+        env.pop(key, None)
     proc = subprocess.run(
-        [sys.executable, "-m", "pipelines.demo", "--plants", "3", "--sma-plants", "2", "--days", "2"],
+        [sys.executable, "-m", "pipelines.demo", "--plants", "3", "--solax-plants", "2", "--sma-plants", "2"]
+        + ["--days", "2"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -130,8 +133,10 @@ def test_demo_command(tmp_path):
     summary = out.split("Warehouse:")[1].splitlines()
     header, values = summary[1].split(), summary[2].split()
     counts = dict(zip(header, values))
+    # the 3 SAJ plants, the SolaX stand-in's 2 (polled by walking its clock through the days) and SMA's 2
+    assert "SolaX keeps no history" in out and "Simulated SolaX fleet (2 plants" in out
     assert "SMA stand-in fleet (2 plants" in out and "the demo, as the owner, answers: Accepted" in out
-    assert counts["plants"] == "5" and counts["days"] == "2" and int(counts["plant_hours"]) >= 5 * 2 * 23
-    assert out.count(" sma ") >= 2  # the SMA plants in the energy summary
+    assert counts["plants"] == "7" and counts["days"] == "2" and int(counts["plant_hours"]) >= 7 * 2 * 23
+    assert out.count(" sma ") >= 2 and out.count(" solax ") >= 2  # every vendor's plants in the energy summary
     assert (tmp_path / "demo" / "warehouse.duckdb").exists()
     assert str(last) in out or str(last - timedelta(days=1)) in out

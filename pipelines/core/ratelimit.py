@@ -124,6 +124,8 @@ class RateLimiter:
     mapping endpoint -> QPS overriding the documented ones. qps_scale multiplies the limits (like the
     simulator's --qps-scale); safety keeps the pace just under them. enabled=False lets every call through.
     namespace: who shares the budget (the vendor's app and server), the prefix of every key in the store.
+    clock/sleep: the time source and the wait (default: the process's clocks; a simulation passes its own, so
+    pacing follows a stand-in's movable clock instead of the wall clock).
     """
 
     # After a rejection the pace drops to DECREASE x its current value (at most once per DECREASE_EVERY_S,
@@ -145,6 +147,7 @@ class RateLimiter:
         store: SlotStore | None = None,
         namespace: str = "",
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         if qps_scale <= 0:
             raise ValueError("qps_scale must be > 0")
@@ -158,7 +161,7 @@ class RateLimiter:
         self.enabled = enabled
         self.store: SlotStore = store if store is not None else MemorySlotStore()
         # A shared store compares wall-clock times across processes; one process may use its monotonic clock.
-        self._clock = time.monotonic if isinstance(self.store, MemorySlotStore) else time.time
+        self._clock = clock or (time.monotonic if isinstance(self.store, MemorySlotStore) else time.time)
         self._namespace = namespace
         self._sleep = sleep
         self._lock = threading.Lock()

@@ -42,7 +42,9 @@ SELECT
     sum(battery_discharge_kwh)                              AS battery_discharge_kwh,
     -- a value the API sent damaged, null or missing is unknown, not 0: its hour is incomplete
     count(*) FILTER (WHERE readable)                        AS samples,
-    CAST(round(3600 / min(interval_s)) AS INTEGER)          AS expected_samples,
+    -- the hour's intervals: 3600 / the interval (SAJ: 12), or the intervals there are where they vary in length
+    -- (SolaX: an upload's interval, cut at the hour and at the plant's other dongles' instants)
+    greatest(count(*), CAST(round(3600 / max(interval_s)) AS INTEGER)) AS expected_samples,
     coalesce(sum(interval_s) FILTER (WHERE readable), 0) / 3600.0 AS coverage
 FROM conformed_samples
 WHERE source = 'device' AND day IN (SELECT unnest($days))

@@ -15,7 +15,8 @@
 --   the load first, then charges the battery, then goes to the grid; the battery's discharge serves the load
 --   first, then goes to the grid; the grid supplies the rest of the load and of the charge.
 -- samples: the intervals of the hour in which every source the plant needs sent a readable sample;
---   expected_samples: how many intervals an hour has; coverage: the share of the hour those samples cover.
+--   expected_samples: how many intervals the hour has (3600 / the interval; where intervals vary in length, as
+--   SolaX's do, the intervals there are); coverage: the share of the hour those samples cover.
 -- self_consumed = pv_to_load + pv_to_battery (the PV not sent to the grid).
 -- Inputs: conformed_samples. Parameter: $days.
 CREATE TABLE IF NOT EXISTS plant_energy_hourly (
@@ -132,7 +133,7 @@ SELECT
     sum(pv_to_load_kwh + pv_to_battery_kwh)                              AS self_consumed_kwh,
     any_value(source)                                                    AS source,
     count(*) FILTER (WHERE complete)                                     AS samples,
-    CAST(round(3600 / min(interval_s)) AS INTEGER)                       AS expected_samples,
+    greatest(count(*), CAST(round(3600 / max(interval_s)) AS INTEGER))   AS expected_samples,
     coalesce(sum(interval_s) FILTER (WHERE complete), 0) / 3600.0        AS coverage
 FROM flows
 GROUP BY vendor, plant_id, day, hour_utc

@@ -47,7 +47,8 @@ WITH measured AS (
     SELECT vendor, plant_id, day,
            sum(COLUMNS(lambda c: c LIKE '%_kwh' AND c <> 'self_consumed_kwh')),  -- every energy and flow
            count(*) AS hours, sum(samples) AS samples, sum(coverage) * 3600 AS measured_s,
-           any_value(expected_samples) AS per_hour, string_agg(DISTINCT source, ',') AS source
+           min(expected_samples) AS per_hour, sum(expected_samples) AS hours_expected,
+           string_agg(DISTINCT source, ',') AS source
     FROM plant_energy_hourly
     WHERE day IN (SELECT unnest($days))
     GROUP BY vendor, plant_id, day
@@ -98,7 +99,8 @@ counters AS (
 judged AS (
     SELECT m.*, c.pv_kwh AS c_pv, c.load_kwh AS c_load, c.grid_import_kwh AS c_import,
            c.grid_export_kwh AS c_export, c.battery_charge_kwh AS c_charge, c.battery_discharge_kwh AS c_discharge,
-           CAST(round(l.day_s / 3600 * m.per_hour) AS INTEGER) AS expected_samples,
+           -- every hour of the local day at the hours' interval, or the hours' own counts where they vary
+           CAST(round(greatest(l.day_s / 3600 * m.per_hour, m.hours_expected)) AS INTEGER) AS expected_samples,
            least(m.measured_s / l.day_s, 1.0) AS coverage,
            CASE WHEN m.measured_s >= l.day_s - 1 THEN 'samples'
                 -- counters cover the day if they give every term the samples give
