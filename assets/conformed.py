@@ -74,7 +74,7 @@ def _load_inputs(conn, lake: Lake | None, vendor: VendorModels, table: str, day:
     found = 0
     for staged in vendor.conformed[table]:
         path = lake.day_file("staging", vendor.name, staged, day=day) if lake is not None else None
-        paths = [path] if path is not None and path.exists() else []
+        paths = lake.uris(lake.existing([path])) if path is not None else []
         found += len(paths)
         wh.load_table(conn, staged, paths, vendor.staging.empty_schema(staged))
     return found
@@ -84,6 +84,7 @@ def build_day(lake: Lake, vendor: VendorModels, table: str, day: date) -> pa.Tab
     """Map one vendor's day into `table`; None (nothing written) when the vendor has no staging for the day."""
     conn = connect(vendor.name)
     try:
+        lake.prepare(conn)
         if not _load_inputs(conn, lake, vendor, table, day):
             return None
         result = wh.query_arrow(conn, vendor.sql(table), {"day": day})
@@ -155,7 +156,7 @@ def _asset(table: str, description: str, vendors: list[VendorModels]) -> dg.Asse
                 "rows_per_vendor": dg.MetadataValue.json(rows),
                 "days": len(days),
                 "seconds": round(time.monotonic() - started, 3),
-                "path": dg.MetadataValue.path(str(store.root / "conformed" / table)),
+                "path": dg.MetadataValue.path(store.uri(store.root / "conformed" / table)),
             }
         )
 

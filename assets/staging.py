@@ -74,11 +74,15 @@ class StagingSet:
         spec = self.tables[name]
         conn = connect(spec.vendor)
         try:
+            lake.prepare(conn)
             for raw in spec.raw:
-                wh.load_table(conn, raw, lake.raw_files(spec.vendor, raw, [day]), RAW_SCHEMA)
+                lake.reading(
+                    lambda raw=raw: lake.raw_files(spec.vendor, raw, [day]),
+                    lambda files, raw=raw: wh.load_table(conn, raw, lake.uris(files), RAW_SCHEMA),
+                )
             for staged in spec.staged:
                 latest = lake.latest_day_file("staging", spec.vendor, staged, day=day)
-                wh.load_table(conn, staged, [latest] if latest else [], self.empty_schema(staged))
+                wh.load_table(conn, staged, lake.uris([latest] if latest else []), self.empty_schema(staged))
             result = wh.query_arrow(conn, spec.sql, {"day": day})
         finally:
             conn.close()
@@ -130,7 +134,7 @@ class StagingSet:
                     "days": len(days),
                     "missing_raw": len(missing_raw),
                     "seconds": round(time.monotonic() - started, 3),
-                    "path": dg.MetadataValue.path(str(store.table_dir("staging", spec.vendor, spec.name))),
+                    "path": dg.MetadataValue.path(store.uri(store.table_dir("staging", spec.vendor, spec.name))),
                 }
             )
 
