@@ -41,7 +41,7 @@ import pyarrow as pa
 from assets.staging import StagingSet, connect
 from pipelines.core import warehouse as wh
 from pipelines.core.lake import Lake
-from pipelines.core.partitions import daily_partitions, days_of
+from pipelines.core.partitions import backfill_policy, daily_partitions, days_of
 from pipelines.core.resources import LakeResource
 
 TABLES = {
@@ -128,7 +128,7 @@ def _asset(table: str, description: str, vendors: list[VendorModels]) -> dg.Asse
         key=dg.AssetKey(["conformed", table]),
         group_name="conformed",
         partitions_def=daily_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=backfill_policy(),
         kinds={"parquet", "duckdb"},
         deps=[dg.AssetKey([v.name, s]) for v in contributing for s in v.conformed[table]],
         description=description + f"\n\nSQL: sql/conformed/<vendor>/{table}.sql. "

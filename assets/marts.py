@@ -29,7 +29,7 @@ from assets.conformed import conformed_schema
 from assets.vendors import VENDOR_MODELS
 from pipelines import charts
 from pipelines.core import warehouse as wh
-from pipelines.core.partitions import daily_partitions, days_of
+from pipelines.core.partitions import backfill_policy, daily_partitions, days_of
 from pipelines.core.resources import LakeResource, WarehouseResource, warehouse_pool
 
 
@@ -156,7 +156,7 @@ def _mart_asset(mart: Mart) -> dg.AssetsDefinition:
         name=mart.name,
         group_name="marts",
         partitions_def=daily_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=backfill_policy(),
         kinds={"duckdb"},
         pool=warehouse_pool(mart.name),
         deps=mart.upstream,

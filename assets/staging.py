@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from pipelines.core import warehouse as wh
 from pipelines.core.lake import RAW_SCHEMA, Lake
-from pipelines.core.partitions import daily_partitions, days_of
+from pipelines.core.partitions import backfill_policy, daily_partitions, days_of
 from pipelines.core.resources import LakeResource
 
 
@@ -99,7 +99,7 @@ class StagingSet:
             key=spec.key,
             group_name=f"{spec.vendor}_staging",
             partitions_def=daily_partitions,
-            backfill_policy=dg.BackfillPolicy.single_run(),
+            backfill_policy=backfill_policy(),
             kinds={"parquet", "duckdb"},
             deps=[dg.AssetKey([spec.vendor, r]) for r in spec.raw]
             + [dg.AssetKey([spec.vendor, s]) for s in spec.staged],

@@ -29,7 +29,7 @@ from typing import Any
 import dagster as dg
 
 from pipelines.core.lake import Lake, raw_table
-from pipelines.core.partitions import daily_partitions, days_of
+from pipelines.core.partitions import backfill_policy, daily_partitions, days_of
 from pipelines.core.resources import LakeResource, VendorsResource
 
 NOTHING_REFUSED = "nothing_refused"
@@ -306,7 +306,7 @@ def raw_multi_asset(
         check_specs=[raw_check_spec(keys[t.name]) for t in tables],
         can_subset=True,
         partitions_def=daily_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=backfill_policy(),
         required_resource_keys={resource_key, "lake", "vendors"},
     )
     def _raw(context):  # (no annotation: this module's annotations are strings, which Dagster cannot check)

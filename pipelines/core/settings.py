@@ -52,6 +52,7 @@ class FleetSettings:
     running: bool
     fleet_snapshot_hours: float
     lake_url: str | None = None  # FLEET_LAKE_URL: s3://bucket/prefix; None: the folder lake/ under data_dir
+    backfill_days_per_run: int = 0  # FLEET_BACKFILL_DAYS_PER_RUN: 0, a backfill is one run; n, runs of n days
     warehouse: str = "duckdb"  # FLEET_WAREHOUSE: "duckdb" (the file under data_dir) or "ducklake" (its DSN is
     # read where the connection is made, never kept here: it can hold a password)
 
@@ -77,7 +78,11 @@ class FleetSettings:
                 f"FLEET_LAKE_URL={lake_url.split('://')[0]}://...: use s3://bucket/prefix, or unset it for the local "
                 "folder under FLEET_DATA_DIR"
             )
+        per_run = env_int("FLEET_BACKFILL_DAYS_PER_RUN", 0)
+        if per_run < 0:
+            raise ValueError(f"FLEET_BACKFILL_DAYS_PER_RUN={per_run}: 0 (a backfill is one run) or a number of days")
         return cls(
+            backfill_days_per_run=per_run,
             lake_url=lake_url,
             warehouse=warehouse_profile(),
             data_dir=Path(_fleet("DATA_DIR", "./data")).resolve(),  # type: ignore[arg-type]

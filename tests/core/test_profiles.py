@@ -3,6 +3,7 @@ profile, and a clear error, naming what to set, for a configuration that selects
 
 from __future__ import annotations
 
+import dagster as dg
 import pytest
 
 from assets.marts import mart_assets
@@ -75,3 +76,14 @@ def test_a_configuration_that_selects_nothing_says_what_to_set(embedded_env, var
         FleetSettings.from_env()
     assert message in str(raised.value)
     assert "host=db" not in str(raised.value)  # the DSN is not repeated
+
+
+def test_backfills_are_one_run_unless_days_per_run_are_set(embedded_env):
+    from pipelines.core.partitions import backfill_policy
+
+    assert backfill_policy() == dg.BackfillPolicy.single_run()
+    embedded_env.setenv("FLEET_BACKFILL_DAYS_PER_RUN", "7")
+    assert backfill_policy() == dg.BackfillPolicy.multi_run(max_partitions_per_run=7)
+    embedded_env.setenv("FLEET_BACKFILL_DAYS_PER_RUN", "-1")
+    with pytest.raises(ValueError, match="FLEET_BACKFILL_DAYS_PER_RUN=-1"):
+        FleetSettings.from_env()
