@@ -2,7 +2,7 @@
 """The project's front door: creates its own environment, then runs what you ask.
 
     python3 run.py demo     start the SAJ simulator, run the pipeline against it, print the result
-    python3 run.py test     run the test suite (what CI runs)
+    python3 run.py test     check the code's lint and format, then run the test suite (what CI runs)
     python3 run.py ui       start the Dagster UI against the simulator
     python3 run.py sim ...  run the simulator alone (arguments go to `python -m simulator`)
 
@@ -45,17 +45,23 @@ def ensure_environment() -> Path:
 
 def main(argv: list[str]) -> int:
     command, rest = (argv[0], argv[1:]) if argv else ("demo", [])
-    modules = {
-        "demo": ["-m", "pipelines.demo"],
-        "ui": ["-m", "pipelines.demo", "--ui"],
-        "test": ["-m", "pytest", "-q"],
-        "sim": ["-m", "simulator"],
+    # each command's steps run in order until one fails; the arguments given go to the last step
+    steps = {
+        "demo": [["-m", "pipelines.demo"]],
+        "ui": [["-m", "pipelines.demo", "--ui"]],
+        "test": [["-m", "ruff", "check", "."], ["-m", "ruff", "format", "--check", "."], ["-m", "pytest", "-q"]],
+        "sim": [["-m", "simulator"]],
     }
-    if command not in modules:
+    if command not in steps:
         print(__doc__)
         return 2
     py = ensure_environment()
-    return subprocess.run([str(py), *modules[command], *rest], cwd=ROOT).returncode
+    *first, last = steps[command]
+    for step in [*first, [*last, *rest]]:
+        code = subprocess.run([str(py), *step], cwd=ROOT).returncode
+        if code:
+            return code
+    return 0
 
 
 if __name__ == "__main__":

@@ -126,38 +126,44 @@ refresh_job = dg.define_asset_job(
 )
 
 
-@dg.schedule(
-    name="fleet_daily",
-    job=refresh_job,
-    cron_schedule=SETTINGS.daily_cron,
-    execution_timezone="UTC",
-    default_status=_status(),
-    description=(
-        f"Cron {SETTINGS.daily_cron} UTC (FLEET_DAILY_CRON): re-materialises the last {SETTINGS.daily_days} "
-        "day(s) that have ended in every plant's time zone (vendors' data arrives late), in one run."
-    ),
+def _fleet_schedule(name: str, cron: str, description: str):
+    """A schedule of the whole graph (`refresh_job`) on a UTC cron, running or stopped as FLEET_AUTOMATION says."""
+    return dg.schedule(
+        name=name,
+        job=refresh_job,
+        cron_schedule=cron,
+        execution_timezone="UTC",
+        default_status=_status(),
+        description=description,
+    )
+
+
+def _nothing_to_refresh(now: datetime) -> dg.SkipReason:
+    return dg.SkipReason(f"no partition to refresh at {now:%Y-%m-%d %H:%M} UTC (before FLEET_START_DATE?)")
+
+
+@_fleet_schedule(
+    "fleet_daily",
+    SETTINGS.daily_cron,
+    f"Cron {SETTINGS.daily_cron} UTC (FLEET_DAILY_CRON): re-materialises the last {SETTINGS.daily_days} "
+    "day(s) that have ended in every plant's time zone (vendors' data arrives late), in one run.",
 )
 def fleet_daily(context: dg.ScheduleEvaluationContext, lake: LakeResource):
     now = context.scheduled_execution_time.astimezone(timezone.utc)
     zones = fleet_zones(lake.lake, now)
     days = _clamp(daily_days(now, zones, timedelta(minutes=SETTINGS.settle_minutes), SETTINGS.daily_days), now)
     if not days:
-        return dg.SkipReason(f"no partition to refresh at {now:%Y-%m-%d %H:%M} UTC (before FLEET_START_DATE?)")
+        return _nothing_to_refresh(now)
     context.log.info(f"daily: {days[0]} .. {days[-1]} for {len(zones) or 'all'} zone(s)")
     return range_request(days, "daily", run_key=f"daily-{days[0]}-{days[-1]}")
 
 
-@dg.schedule(
-    name="fleet_intraday",
-    job=refresh_job,
-    cron_schedule=SETTINGS.intraday_cron,
-    execution_timezone="UTC",
-    default_status=_status(),
-    description=(
-        f"Every {SETTINGS.intraday_minutes} min (FLEET_INTRADAY_MINUTES): refreshes every plant's local today "
-        f"(and a day that ended less than {SETTINGS.settle_minutes} min ago) in one run, so today's hourly "
-        "energy is never older than one interval plus a run."
-    ),
+@_fleet_schedule(
+    "fleet_intraday",
+    SETTINGS.intraday_cron,
+    f"Every {SETTINGS.intraday_minutes} min (FLEET_INTRADAY_MINUTES): refreshes every plant's local today "
+    f"(and a day that ended less than {SETTINGS.settle_minutes} min ago) in one run, so today's hourly "
+    "energy is never older than one interval plus a run.",
 )
 def fleet_intraday(context: dg.ScheduleEvaluationContext, lake: LakeResource):
     now = context.scheduled_execution_time.astimezone(timezone.utc)
@@ -166,7 +172,7 @@ def fleet_intraday(context: dg.ScheduleEvaluationContext, lake: LakeResource):
     zones = fleet_zones(lake.lake, now)
     days = _clamp(intraday_days(now, zones, timedelta(minutes=SETTINGS.settle_minutes)), now)
     if not days:
-        return dg.SkipReason(f"no partition to refresh at {now:%Y-%m-%d %H:%M} UTC (before FLEET_START_DATE?)")
+        return _nothing_to_refresh(now)
     return range_request(days, "intraday")
 
 

@@ -3,7 +3,8 @@
 The first argument names the vendor whose API is served (default `saj`); each vendor's package adds its
 own options in its `cli` module (`add_arguments`, `build`, `banner`, and optionally `configure`, which may
 adjust the parsed options before the fleet is built). The fleet and fault options below are
-shared by every vendor.
+shared by every vendor; `build(fleet, args, shared)` gets the server options every stand-in takes as the
+keywords `shared` and adds its own.
 """
 
 from __future__ import annotations
@@ -18,6 +19,22 @@ from datetime import date, datetime, timezone
 from .core import Faults, Fleet
 
 VENDORS = {"saj": "simulator.saj.cli", "solax": "simulator.solax.cli", "sma": "simulator.sma.cli"}
+
+
+# The fault options, shared by every vendor, and the field of `Faults` each one sets.
+FAULT_OPTIONS = {
+    "--fault-seed": "seed",
+    "--fault-5xx": "http_5xx_rate",
+    "--fault-10001": "code_10001_rate",
+    "--latency": "latency_s",
+    "--fault-truncate": "truncate_rate",
+    "--fault-missing-field": "missing_field_rate",
+    "--fault-wrong-type": "wrong_type_rate",
+    "--fault-duplicate": "duplicate_sample_rate",
+    "--fault-token-ttl": "token_ttl_s",
+    "--late": "late_s",
+}
+FAULT_HELP = {"--fault-10001": "the vendor's 'system error' answer"}
 
 
 def _instant(text: str) -> datetime:
@@ -53,16 +70,10 @@ def parser(vendor: str, cli) -> argparse.ArgumentParser:
         help="a storage and an AC-coupled plant in every six run a time-of-use tariff: grid charging at night, "
         "battery export in the evening peak on some days",
     )
-    ap.add_argument("--fault-seed", type=int, default=0)
-    ap.add_argument("--fault-5xx", type=float, default=0.0)
-    ap.add_argument("--fault-10001", type=float, default=0.0, help="the vendor's 'system error' answer")
-    ap.add_argument("--latency", type=float, default=0.0)
-    ap.add_argument("--fault-truncate", type=float, default=0.0)
-    ap.add_argument("--fault-missing-field", type=float, default=0.0)
-    ap.add_argument("--fault-wrong-type", type=float, default=0.0)
-    ap.add_argument("--fault-duplicate", type=float, default=0.0)
-    ap.add_argument("--fault-token-ttl", type=float, default=None)
-    ap.add_argument("--late", type=float, default=0.0)
+    no_faults = Faults()  # each fault option defaults to the Faults field it sets
+    for option, name in FAULT_OPTIONS.items():
+        kind = int if name == "seed" else float
+        ap.add_argument(option, type=kind, default=getattr(no_faults, name), help=FAULT_HELP.get(option))
     cli.add_arguments(ap)
     return ap
 
@@ -83,19 +94,10 @@ def main(argv=None) -> int:
         devices=a.devices,
         tou=a.tou,
     )
-    faults = Faults(
-        seed=a.fault_seed,
-        http_5xx_rate=a.fault_5xx,
-        code_10001_rate=a.fault_10001,
-        latency_s=a.latency,
-        truncate_rate=a.fault_truncate,
-        missing_field_rate=a.fault_missing_field,
-        wrong_type_rate=a.fault_wrong_type,
-        duplicate_sample_rate=a.fault_duplicate,
-        token_ttl_s=a.fault_token_ttl,
-        late_s=a.late,
-    )
-    server = cli.build(fleet, a, faults).start()
+    faults = Faults(**{name: getattr(a, option[2:].replace("-", "_")) for option, name in FAULT_OPTIONS.items()})
+    # the options every stand-in takes (StandInServer's), given once for every vendor's `build`
+    shared = dict(port=a.port, limits=not a.no_limits, qps_scale=a.qps_scale, faults=faults)
+    server = cli.build(fleet, a, shared).start()
     for line in cli.banner(server, a):
         print(line)
     if fleet.tou:

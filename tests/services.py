@@ -39,6 +39,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -299,19 +300,28 @@ def running_postgres() -> PostgresServer:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _wait_postgres(proc: subprocess.Popen, port: int) -> bool:
-    import psycopg2
-
+def _wait_ready(proc: subprocess.Popen, answers: Callable[[], object], refused: type[Exception]) -> bool:
+    """True once `answers()` returns without raising `refused`; False if the server's process ends first or it
+    does not answer within START_TIMEOUT_S."""
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return False
         try:
-            psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres", connect_timeout=2).close()
+            answers()
             return True
-        except psycopg2.OperationalError:
+        except refused:
             time.sleep(0.1)
     return False
+
+
+def _wait_postgres(proc: subprocess.Popen, port: int) -> bool:
+    import psycopg2
+
+    def connects():
+        psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres", connect_timeout=2).close()
+
+    return _wait_ready(proc, connects, psycopg2.OperationalError)
 
 
 # ------------------------------------------------------------------------------------------- S3 (moto)
@@ -390,16 +400,7 @@ def running_s3(bucket: str = "fleet-test") -> S3Server:
 
 
 def _wait_http(proc: subprocess.Popen, url: str) -> bool:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return True
-        except OSError:
-            time.sleep(0.1)
-    return False
+    return _wait_ready(proc, lambda: urllib.request.urlopen(url, timeout=2).close(), OSError)
 
 
 # ------------------------------------------------------------------------------------------- fixtures

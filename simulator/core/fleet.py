@@ -24,113 +24,33 @@ import pandas as pd
 from . import physics
 from .physics import BLOCK_DAYS, FLOWS, SLOTS, STEP_S, PlantPhysics, TzCalendar, Weather
 
-# (time zone as served, country, countryCode, city, lat, lon, climate, annual kWh range, expected kWh/kWp, tilt,
-#  tz name)
+# The fleet's countries: (time zone as served, country, countryCode, climate, annual kWh range, tilt, tz name).
+REGIONS = {
+    "DE": ("Europe/Berlin", "Germany", "DE", "temperate", (3200, 6000), 35,
+           "(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna"),
+    "AU": ("Australia/Sydney", "Australia", "AU", "subtropical", (4500, 8000), 22,
+           "(UTC+10:00) Canberra, Melbourne, Sydney"),
+    "MY": ("Asia/Kuala_Lumpur", "Malaysia", "MY", "tropical", (4000, 8000), 10, "(UTC+08:00) Kuala Lumpur, Singapore"),
+    "CN": ("PRC", "China", "CN", "humid_subtropical", (3500, 7000), 18,
+           "(UTC+08:00) Beijing, Chongqing, Hong Kong, Urumqi"),
+}  # fmt: skip
+# Plant i stands at site i % 8 (a city of a country above): (country, city, lat, lon, expected kWh/kWp).
+CITIES = [
+    ("DE", "Berlin", 52.52, 13.40, 1010),
+    ("AU", "Sydney", -33.87, 151.21, 1380),
+    ("MY", "Kuala Lumpur", 3.14, 101.69, 1080),
+    ("CN", "Guangzhou", 23.13, 113.26, 1020),
+    ("DE", "Munich", 48.14, 11.58, 1080),
+    ("AU", "Newcastle", -32.93, 151.78, 1380),
+    ("MY", "George Town", 5.41, 100.33, 1080),
+    ("CN", "Shenzhen", 22.54, 114.06, 1020),
+]
+# The sites as the fleet reads them: (time zone as served, country, countryCode, city, lat, lon, climate, annual kWh
+# range, expected kWh/kWp, tilt, tz name)
 SITES = [
-    (
-        "Europe/Berlin",
-        "Germany",
-        "DE",
-        "Berlin",
-        52.52,
-        13.40,
-        "temperate",
-        (3200, 6000),
-        1010,
-        35,
-        "(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna",
-    ),
-    (
-        "Australia/Sydney",
-        "Australia",
-        "AU",
-        "Sydney",
-        -33.87,
-        151.21,
-        "subtropical",
-        (4500, 8000),
-        1380,
-        22,
-        "(UTC+10:00) Canberra, Melbourne, Sydney",
-    ),
-    (
-        "Asia/Kuala_Lumpur",
-        "Malaysia",
-        "MY",
-        "Kuala Lumpur",
-        3.14,
-        101.69,
-        "tropical",
-        (4000, 8000),
-        1080,
-        10,
-        "(UTC+08:00) Kuala Lumpur, Singapore",
-    ),
-    (
-        "PRC",
-        "China",
-        "CN",
-        "Guangzhou",
-        23.13,
-        113.26,
-        "humid_subtropical",
-        (3500, 7000),
-        1020,
-        18,
-        "(UTC+08:00) Beijing, Chongqing, Hong Kong, Urumqi",
-    ),
-    (
-        "Europe/Berlin",
-        "Germany",
-        "DE",
-        "Munich",
-        48.14,
-        11.58,
-        "temperate",
-        (3200, 6000),
-        1080,
-        35,
-        "(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna",
-    ),
-    (
-        "Australia/Sydney",
-        "Australia",
-        "AU",
-        "Newcastle",
-        -32.93,
-        151.78,
-        "subtropical",
-        (4500, 8000),
-        1380,
-        22,
-        "(UTC+10:00) Canberra, Melbourne, Sydney",
-    ),
-    (
-        "Asia/Kuala_Lumpur",
-        "Malaysia",
-        "MY",
-        "George Town",
-        5.41,
-        100.33,
-        "tropical",
-        (4000, 8000),
-        1080,
-        10,
-        "(UTC+08:00) Kuala Lumpur, Singapore",
-    ),
-    (
-        "PRC",
-        "China",
-        "CN",
-        "Shenzhen",
-        22.54,
-        114.06,
-        "humid_subtropical",
-        (3500, 7000),
-        1020,
-        18,
-        "(UTC+08:00) Beijing, Chongqing, Hong Kong, Urumqi",
-    ),
+    (tz, country, cc, city, lat, lon, climate, annual, yld, tilt, tzname)
+    for region, city, lat, lon, yld in CITIES
+    for tz, country, cc, climate, annual, tilt, tzname in [REGIONS[region]]
 ]
 # (plant type, has load monitor): every combination appears within the first six plants
 COMBOS = [(0, False), (1, True), (3, False), (0, True), (1, False), (3, True)]

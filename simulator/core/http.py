@@ -4,7 +4,9 @@ clock).
 
 A vendor's server subclasses `StandInServer` and implements `handle_api(method, path, params, headers,
 body) -> Answer`; the base counts the request, injects latency and HTTP 5xx faults before it, truncates
-bodies after it, and logs every whole JSON answer in `served()`.
+bodies after it, and logs every whole JSON answer in `served()`. A vendor's constructor takes its own options
+as keywords and passes the rest (`**server`) on: the options every stand-in shares, and their defaults, are
+declared here only.
 """
 
 from __future__ import annotations

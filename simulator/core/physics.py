@@ -51,48 +51,18 @@ TOU_DISCHARGE_SHARE = 1.0
 SELF_USE, GRID_CHARGE, GRID_DISCHARGE, HOLD = 0, 1, 2, 3  # the dispatch modes of a slot
 
 # Climates: weather state distributions (clear, partly cloudy, overcast) at the local summer and winter
-# solstice, persistence of the day-to-day Markov chain, temperature, and seasonal load.
+# solstice, persistence of the day-to-day Markov chain, temperature (mean, seasonal amplitude), seasonal load,
+# haze (a factor on clear-sky irradiance) and the night load of air conditioning (a share of the daily profile);
+# one row per climate, read as a dict of these fields.
+CLIMATE_FIELDS = ("pi_summer", "pi_winter", "persist", "t_mean", "t_amp", "load_season", "haze", "night_ac")
 CLIMATES = {
-    "temperate": dict(
-        pi_summer=(0.34, 0.44, 0.22),
-        pi_winter=(0.08, 0.32, 0.60),
-        persist=0.55,
-        t_mean=10.0,
-        t_amp=9.0,
-        load_season=0.22,
-        haze=1.0,
-        night_ac=0.0,
-    ),
-    "subtropical": dict(
-        pi_summer=(0.42, 0.36, 0.22),
-        pi_winter=(0.52, 0.32, 0.16),
-        persist=0.5,
-        t_mean=18.0,
-        t_amp=5.0,
-        load_season=0.10,
-        haze=0.97,
-        night_ac=0.14,
-    ),
-    "tropical": dict(
-        pi_summer=(0.14, 0.61, 0.25),
-        pi_winter=(0.14, 0.61, 0.25),
-        persist=0.45,
-        t_mean=28.0,
-        t_amp=0.5,
-        load_season=0.0,
-        haze=0.90,
-        night_ac=0.30,
-    ),
-    "humid_subtropical": dict(
-        pi_summer=(0.22, 0.50, 0.28),
-        pi_winter=(0.30, 0.36, 0.34),
-        persist=0.55,
-        t_mean=22.0,
-        t_amp=7.0,
-        load_season=-0.12,
-        haze=0.88,
-        night_ac=0.15,
-    ),
+    name: dict(zip(CLIMATE_FIELDS, row, strict=True))
+    for name, row in {
+        "temperate": ((0.34, 0.44, 0.22), (0.08, 0.32, 0.60), 0.55, 10.0, 9.0, 0.22, 1.0, 0.0),
+        "subtropical": ((0.42, 0.36, 0.22), (0.52, 0.32, 0.16), 0.5, 18.0, 5.0, 0.10, 0.97, 0.14),
+        "tropical": ((0.14, 0.61, 0.25), (0.14, 0.61, 0.25), 0.45, 28.0, 0.5, 0.0, 0.90, 0.30),
+        "humid_subtropical": ((0.22, 0.50, 0.28), (0.30, 0.36, 0.34), 0.55, 22.0, 7.0, -0.12, 0.88, 0.15),
+    }.items()
 }
 STATE_KC = {  # daily mean clear-sky index range and intra-day variability per weather state
     0: (0.90, 1.00, 0.03),

@@ -39,7 +39,7 @@ def add_arguments(ap) -> None:
     )
 
 
-def build(fleet, args, faults) -> SimulatorServer:
+def build(fleet, args, shared: dict) -> SimulatorServer:
     shapes = dict(REFERENCE_ENVELOPES) if args.reference_envelopes else {}
     for item in args.envelope:
         endpoint, sep, style = item.partition("=")
@@ -55,11 +55,8 @@ def build(fleet, args, faults) -> SimulatorServer:
     try:
         return SimulatorServer(
             fleet,
-            port=args.port,
-            limits=not args.no_limits,
-            qps_scale=args.qps_scale,
+            **shared,
             token_ttl_s=args.token_ttl,
-            faults=faults,
             envelopes=shapes,
             sample_order=order,
         )

@@ -22,7 +22,6 @@ from datetime import date, datetime, timedelta, timezone
 import numpy as np
 import pandas as pd
 
-from ..core.faults import Faults
 from ..core.fleet import FLOW_KEYS, KEYS, STEP_S, STRING_MODELS, Device, Fleet, Plant, _h, _u
 from ..core.http import Answer, StandInServer
 from ..core.physics import SOC_MAX, SOC_MIN
@@ -129,6 +128,7 @@ class SimulatorServer(StandInServer):
 
     envelopes: {endpoint: style} answers those endpoints in another shape of the reference (envelopes.py);
     sample_order: {endpoint: "time" | "stamp"} the order of their samples (ordering.py).
+    The options every stand-in takes (port, limits, qps_scale, faults, host) are `StandInServer`'s, passed on.
     """
 
     api_prefix = PREFIX
@@ -137,14 +137,11 @@ class SimulatorServer(StandInServer):
     def __init__(
         self,
         fleet: Fleet,
-        port: int = 0,
-        limits: bool = True,
-        qps_scale: float = 1.0,
+        *,
         token_ttl_s: float = 7200,
-        faults: Faults | None = None,
-        host: str = "127.0.0.1",
         envelopes: dict | None = None,
         sample_order: dict | None = None,
+        **server,
     ):
         self.token_ttl_s = token_ttl_s
         self._tokens: dict[str, tuple[str, float]] = {}  # app id -> (token, issued monotonic)
@@ -155,7 +152,7 @@ class SimulatorServer(StandInServer):
         digest = hashlib.sha256(f"saj-simulator-openapi-{fleet.seed}".encode()).hexdigest().upper()
         self.openapi_key, self.openapi_credentials = digest[:32], digest[32:]
         self._ems = {p.module_sn: p for p in fleet.plants if p.module_sn}
-        super().__init__(fleet, port=port, limits=limits, qps_scale=qps_scale, faults=faults, host=host)
+        super().__init__(fleet, **server)
 
     @property
     def base_url(self) -> str:
@@ -280,29 +277,30 @@ class SimulatorServer(StandInServer):
     def _unauthorized(self, app) -> ApiError:
         return ApiError(200015, f"App {app} do not match. Unauthorized access to data")
 
-    def _plant_param(self, app, params, name="plantId") -> Plant:
-        pid = params.get(name)
-        if not pid:
+    @staticmethod
+    def _required(params, name) -> str:
+        v = params.get(name)
+        if not v:
             raise _param_error(f"{name} is required")
+        return v
+
+    def _owned(self, app, find, key):
+        """`find(key)` (a plant or device of the fleet); one the fleet does not have is answered as another
+        app's: unauthorized, as the service does."""
         try:
-            return self.fleet.plant(pid)
+            return find(key)
         except KeyError:
             raise self._unauthorized(app) from None
 
+    def _plant_param(self, app, params, name="plantId") -> Plant:
+        return self._owned(app, self.fleet.plant, self._required(params, name))
+
     def _device_param(self, app, params) -> Device:
-        sn = params.get("deviceSn")
-        if not sn:
-            raise _param_error("deviceSn is required")
-        try:
-            return self.fleet.device(sn)
-        except KeyError:
-            raise self._unauthorized(app) from None
+        return self._owned(app, self.fleet.device, self._required(params, "deviceSn"))
 
     def _ems_param(self, app, params) -> Plant:
         """The plant whose energy-management module (its load monitor) is `emsSn`."""
-        sn = params.get("emsSn")
-        if not sn:
-            raise _param_error("emsSn is required")
+        sn = self._required(params, "emsSn")
         if sn in self._ems:
             return self._ems[sn]
         if sn in {d.sn for d in self.fleet.devices}:
@@ -593,9 +591,7 @@ class SimulatorServer(StandInServer):
 
     # ------------------------------------------------------------------ endpoints: system
     def _page(self, app, params, rows) -> _Page:
-        appid = params.get("appId")
-        if not appid:
-            raise _param_error("appId is required")
+        appid = self._required(params, "appId")
         if appid != app:
             raise ApiError(200008, f"App {appid} does not exist")
         size = self._int_param(params, "pageSize", 100, 1, 10000)

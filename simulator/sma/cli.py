@@ -38,13 +38,10 @@ def add_arguments(ap) -> None:
     )
 
 
-def build(fleet, args, faults) -> SmaServer:
+def build(fleet, args, shared: dict) -> SmaServer:
     return SmaServer(
         fleet,
-        port=args.port,
-        limits=not args.no_limits,
-        qps_scale=args.qps_scale,
-        faults=faults,
+        **shared,
         token_ttl_s=args.token_ttl,
         bucket_size=args.bucket_size,
         refill_s=args.bucket_refill,

@@ -23,7 +23,6 @@ import time
 from datetime import date, timezone
 from urllib.parse import parse_qs, unquote
 
-from ..core.faults import Faults
 from ..core.fleet import Fleet
 from ..core.http import Answer, StandInServer, dumps
 from .layout import CO2_FACTOR, SmaDevice, SmaLayout, SmaPlant
@@ -61,7 +60,10 @@ def _b64(raw: bytes) -> str:
 
 
 class SmaServer(StandInServer):
-    """Serve ``fleet`` as SMA's auth, consent and Monitoring API on host:port (0 = a free port)."""
+    """Serve ``fleet`` as SMA's auth, consent and Monitoring API on host:port (0 = a free port).
+
+    The options every stand-in takes (port, limits, qps_scale, faults, host) are `StandInServer`'s, passed on.
+    """
 
     api_prefix = "/"
     server_name = "SmaSimulator/1.0"
@@ -69,11 +71,7 @@ class SmaServer(StandInServer):
     def __init__(
         self,
         fleet: Fleet,
-        port: int = 0,
-        limits: bool = True,
-        qps_scale: float = 1.0,
-        faults: Faults | None = None,
-        host: str = "127.0.0.1",
+        *,
         token_ttl_s: float = 300.0,
         bucket_size: int = 1000,
         refill_s: float = 300.0,
@@ -81,6 +79,7 @@ class SmaServer(StandInServer):
         processing_s: float = 7200.0,
         consented: bool = False,
         swap_day="default",
+        **server,
     ):
         self.layout = SmaLayout(fleet, swap_day=swap_day)
         self.series = SeriesMaker(fleet, processing_s=processing_s)
@@ -94,7 +93,7 @@ class SmaServer(StandInServer):
         self._buckets: dict[str, list] = {}  # client id -> [calls left, window start monotonic]
         self.consent: dict[str, str] = {e: "Accepted" for e in self.layout.owners} if consented else {}
         self.consent_emails_sent: dict[str, int] = {}
-        super().__init__(fleet, port=port, limits=limits, qps_scale=qps_scale, faults=faults, host=host)
+        super().__init__(fleet, **server)
 
     # ------------------------------------------------------------------ URLs
     @property

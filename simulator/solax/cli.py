@@ -7,6 +7,7 @@ from .server import SolaxServer
 
 
 def add_arguments(ap) -> None:
+    default = SolaxServer.CONFIG  # the settings' defaults are the server's
     ap.set_defaults(plants=None)  # derived from --dongles unless given
     ap.add_argument(
         "--dongles",
@@ -17,13 +18,23 @@ def add_arguments(ap) -> None:
     ap.add_argument(
         "--upload-time-zone",
         choices=("local", "utc"),
-        default="local",
+        default=default["upload_time_zone"],
         help="the zone of uploadTime (utcDateTime is always UTC)",
     )
-    ap.add_argument("--per-minute", type=int, default=10, help="calls per token in any 60 s")
-    ap.add_argument("--per-day", type=int, default=10_000, help="calls per token in any 24 h")
-    ap.add_argument("--violations", type=int, default=3, help="rejected calls in a row that lock a token out")
-    ap.add_argument("--lockout-s", type=float, default=3600.0, help="seconds of the lock-out, on the fleet's clock")
+    ap.add_argument("--per-minute", type=int, default=default["per_minute"], help="calls per token in any 60 s")
+    ap.add_argument("--per-day", type=int, default=default["per_day"], help="calls per token in any 24 h")
+    ap.add_argument(
+        "--violations",
+        type=int,
+        default=default["violations"],
+        help="rejected calls in a row that lock a token out",
+    )
+    ap.add_argument(
+        "--lockout-s",
+        type=float,
+        default=default["lockout_s"],
+        help="seconds of the lock-out, on the fleet's clock",
+    )
     ap.add_argument("--legacy-v1", action="store_true", help="v1 bodies as in 2021-2022: no code, success last")
 
 
@@ -47,20 +58,10 @@ def configure(args) -> None:
         args.plants, args.devices = fleet_size(args.dongles, args.plants)
 
 
-def build(fleet, args, faults) -> SolaxServer:
-    return SolaxServer(
-        fleet,
-        port=args.port,
-        limits=not args.no_limits,
-        qps_scale=args.qps_scale,
-        faults=faults,
-        upload_time_zone=args.upload_time_zone,
-        per_minute=args.per_minute,
-        per_day=args.per_day,
-        violations=args.violations,
-        lockout_s=args.lockout_s,
-        legacy_v1=args.legacy_v1,
-    )
+def build(fleet, args, shared: dict) -> SolaxServer:
+    # each option named as a setting (SolaxServer.CONFIG) is that setting
+    settings = {name: value for name, value in vars(args).items() if name in SolaxServer.CONFIG}
+    return SolaxServer(fleet, **shared, **settings)
 
 
 def banner(server: SolaxServer, args) -> list[str]:

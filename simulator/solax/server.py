@@ -76,43 +76,32 @@ class SolaxServer(StandInServer):
     (`utcDateTime`, v2 only, is always UTC). per_minute / per_day / violations / lockout_s: the quota
     per token (`limits=False` lifts it; `qps_scale` scales both limits). legacy_v1: v1 answers in the
     2021-2022 shape (no `code`, no `batStatus`, `success` last, absent channels 0.0). token_invalid: the
-    fleet's token is refused as if revoked on the portal (code 103)."""
+    fleet's token is refused as if revoked on the portal (code 103). Their defaults: CONFIG. The other options,
+    those every stand-in takes (port, limits, qps_scale, faults, host), are `StandInServer`'s, passed on."""
 
     api_prefix = "/"
     server_name = "SolaxCloudSimulator/1.0"
     http_5xx_statuses = (503,)  # the only server error users report (a bug of September 2024, since fixed)
-    CONFIG = ("upload_time_zone", "legacy_v1", "token_invalid", "per_minute", "per_day", "violations", "lockout_s")
+    #: the settings, with their defaults: the constructor takes them, configure() (POST /admin/solax/config)
+    #: changes them while it serves
+    CONFIG = {
+        "upload_time_zone": "local",
+        "legacy_v1": False,
+        "token_invalid": False,
+        "per_minute": 10,
+        "per_day": 10_000,
+        "violations": 3,
+        "lockout_s": 3600.0,
+    }
 
-    def __init__(
-        self,
-        fleet: Fleet,
-        port: int = 0,
-        limits: bool = True,
-        qps_scale: float = 1.0,
-        faults: Faults | None = None,
-        host: str = "127.0.0.1",
-        upload_time_zone: str = "local",
-        per_minute: int = 10,
-        per_day: int = 10_000,
-        violations: int = 3,
-        lockout_s: float = 3600.0,
-        legacy_v1: bool = False,
-        token_invalid: bool = False,
-    ):
+    def __init__(self, fleet: Fleet, **options):
+        settings = {name: options.pop(name, default) for name, default in self.CONFIG.items()}
         # the view first: the base constructor pushes the faults, whose offline spans may name a wifiSn
         self.view = SolaxView(fleet)
         self.token = token_for(fleet)
         self.quota = Quota()
-        super().__init__(fleet, port=port, limits=limits, qps_scale=qps_scale, faults=faults, host=host)
-        self.configure(
-            upload_time_zone=upload_time_zone,
-            legacy_v1=legacy_v1,
-            token_invalid=token_invalid,
-            per_minute=per_minute,
-            per_day=per_day,
-            violations=violations,
-            lockout_s=lockout_s,
-        )
+        super().__init__(fleet, **options)
+        self.configure(**settings)
 
     @property
     def base_url(self) -> str:

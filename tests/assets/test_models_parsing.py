@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
+from tests.dst import DST_DAYS, PLAIN_DAYS
 from tests.support import build_models, land
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "saj-open-api"
@@ -90,17 +91,7 @@ def upload(sn, day, body, unit="0"):
     )
 
 
-@pytest.mark.parametrize(
-    "tz,day,hours",
-    [
-        ("Europe/Berlin", date(2025, 10, 26), 25),
-        ("Europe/Berlin", date(2025, 3, 30), 23),
-        ("Australia/Sydney", date(2025, 4, 6), 25),
-        ("Australia/Sydney", date(2025, 10, 5), 23),
-        ("PRC", date(2025, 10, 26), 24),
-        ("Asia/Kuala_Lumpur", date(2025, 6, 1), 24),
-    ],
-)
+@pytest.mark.parametrize("tz,day,hours", DST_DAYS + PLAIN_DAYS[1:3])
 def test_samples_get_their_instants_and_hours_on_dst_days(tmp_path, tz, day, hours):
     land(tmp_path, "raw_plants", day, [("10000000001", None, details("10000000001", tz))])
     body = storage_minute_body(day, tz, as_strings=True)

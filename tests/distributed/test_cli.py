@@ -4,13 +4,12 @@ that the Python package wrote: the analyst's way in (README, "The warehouse").""
 from __future__ import annotations
 
 import subprocess
-import sys
 from datetime import date
-from pathlib import Path
 
 import duckdb
 
 from assets.marts import MARTS, build_mart
+from tests.cli import DUCKDB_SHELL, duckdb_csv
 from tests.support import lake_of
 
 
@@ -23,23 +22,13 @@ def test_the_cli_opens_a_warehouse_written_by_the_python_package(tmp_path):
             "INSERT INTO plants (plant_id, plant_name, time_zone, last_seen_day, updated_at) VALUES "
             "('p1', 'Berlin roof', 'Europe/Berlin', DATE '2025-06-17', TIMESTAMPTZ '2025-06-17 10:00:00+00')"
         )
-    cli = Path(sys.executable).with_name("duckdb")
-    version = subprocess.run([str(cli), "--version"], capture_output=True, text=True, check=True).stdout
+    version = subprocess.run([str(DUCKDB_SHELL), "--version"], capture_output=True, text=True, check=True).stdout
     assert version.startswith(f"v{duckdb.__version__} "), (version, duckdb.__version__)
-    done = subprocess.run(
-        [
-            str(cli),
-            "-readonly",
-            "-csv",
-            "-noheader",
-            str(path),
-            "-c",
-            "SET TimeZone = 'UTC'; SELECT count(*) FROM duckdb_tables(); "
-            "SELECT plant_id, plant_name, last_seen_day, updated_at FROM plants",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    out = duckdb_csv(
+        "-readonly",
+        str(path),
+        "-c",
+        "SET TimeZone = 'UTC'; SELECT count(*) FROM duckdb_tables(); "
+        "SELECT plant_id, plant_name, last_seen_day, updated_at FROM plants",
     )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == [str(len(MARTS)), "p1,Berlin", "roof,2025-06-17,2025-06-17", "10:00:00+00"]
+    assert out.split() == [str(len(MARTS)), "p1,Berlin", "roof,2025-06-17,2025-06-17", "10:00:00+00"]

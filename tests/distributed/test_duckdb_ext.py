@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 from pipelines.core import duckdb_ext
+from tests.cli import duckdb_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -119,21 +120,11 @@ def test_the_cli_gets_the_same_statements(tmp_path):
         [sys.executable, "-m", "pipelines.core.duckdb_ext"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
     (tmp_path / "init.sql").write_text(init)
-    cli = Path(sys.executable).with_name("duckdb")
-    done = subprocess.run(
-        [
-            str(cli),
-            "-init",
-            str(tmp_path / "init.sql"),
-            "-csv",
-            "-noheader",
-            "-c",
-            "SELECT string_agg(extension_name, ' ' ORDER BY extension_name) FROM duckdb_extensions() "
-            "WHERE loaded AND install_mode <> 'STATICALLY_LINKED'",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    out = duckdb_csv(
+        "-init",
+        str(tmp_path / "init.sql"),
+        "-c",
+        "SELECT string_agg(extension_name, ' ' ORDER BY extension_name) FROM duckdb_extensions() "
+        "WHERE loaded AND install_mode <> 'STATICALLY_LINKED'",
     )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "ducklake httpfs postgres_scanner"
+    assert out.strip().splitlines()[-1] == "ducklake httpfs postgres_scanner"

@@ -1,13 +1,9 @@
 -- One row per device of a plant from plant/getPlantAllDeviceList: inverters (inverterData; type 0 grid-tied,
 -- 1 storage, 2 AC-coupled storage) and load monitors (monitorData). Input: raw_devices. Parameter: $day.
 WITH lists AS (
-    SELECT
-        coalesce(r.plant_id, r.request_params::JSON ->> 'plantId') AS plant_id,
-        r.fetched_at,
-        r.j -> 'data' AS items
-    FROM saj_answers('raw_devices', 'plant/getPlantAllDeviceList') AS r
-    WHERE json_type(r.j, '$.data') = 'ARRAY'
-    QUALIFY row_number() OVER (PARTITION BY plant_id ORDER BY r.fetched_at DESC) = 1
+    SELECT plant_id, fetched_at, data AS items
+    FROM saj_plant_data('raw_devices', 'plant/getPlantAllDeviceList', 'ARRAY')
+    QUALIFY row_number() OVER (PARTITION BY plant_id ORDER BY fetched_at DESC) = 1
 ),
 items AS (
     SELECT plant_id, fetched_at, unnest(CAST(items AS JSON[])) AS item FROM lists

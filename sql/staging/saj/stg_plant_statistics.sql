@@ -1,14 +1,9 @@
 -- One row per plant and local day from plant/getPlantStatisticsData (numbers arrive as strings; "" = unknown).
 -- The latest response of the day wins. Input: raw_plant_statistics. Parameter: $day.
 WITH responses AS (
-    SELECT
-        coalesce(r.plant_id, r.request_params::JSON ->> 'plantId') AS plant_id,
-        r.request_params::JSON ->> 'clientDate'                    AS client_date,
-        r.fetched_at,
-        r.j -> 'data'                                              AS d
-    FROM saj_answers('raw_plant_statistics', 'plant/getPlantStatisticsData') AS r
-    WHERE json_type(r.j, '$.data') = 'OBJECT'
-    QUALIFY row_number() OVER (PARTITION BY plant_id ORDER BY r.fetched_at DESC) = 1
+    SELECT plant_id, request_params::JSON ->> 'clientDate' AS client_date, fetched_at, data AS d
+    FROM saj_plant_data('raw_plant_statistics', 'plant/getPlantStatisticsData', 'OBJECT')
+    QUALIFY row_number() OVER (PARTITION BY plant_id ORDER BY fetched_at DESC) = 1
 )
 SELECT
     CAST($day AS DATE)                 AS day,

@@ -1,12 +1,7 @@
 -- One row per plant: its plant/details for the day (the latest response if there are several).
 -- Input: temp table raw_plants (the raw lake rows of the day). Parameter: $day.
 WITH details AS (
-    SELECT
-        coalesce(r.plant_id, r.request_params::JSON ->> 'plantId') AS plant_id,
-        r.fetched_at,
-        r.j -> 'data' AS d
-    FROM saj_answers('raw_plants', 'plant/details') AS r
-    WHERE json_type(r.j, '$.data') = 'OBJECT'
+    SELECT plant_id, fetched_at, data AS d FROM saj_plant_data('raw_plants', 'plant/details', 'OBJECT')
 ),
 latest AS (
     SELECT * FROM details

@@ -2,8 +2,6 @@
 
 import json
 import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -12,8 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.core.lake import RAW_SCHEMA
-from tests.support import ROOT, raw, resources, run, select
+from tests.cli import materialize
 from tests.support import land as land_rows
+from tests.support import raw, resources, run, select
 
 DAY = date(2025, 9, 1)
 RAW = ("raw_plants", "raw_devices", "raw_upload_data", "raw_sec_data", "raw_plant_statistics", "raw_alarms")
@@ -133,26 +132,7 @@ def test_the_cli_materialises_a_range_in_one_run(make_simulator, tmp_path):
         "DAGSTER_HOME": str(tmp_path / "dagster_home"),
     }
     (tmp_path / "dagster_home").mkdir()
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dagster",
-            "asset",
-            "materialize",
-            "-m",
-            "pipelines.definitions",
-            "--select",
-            "group:saj_raw",
-            "--partition-range",
-            "2025-09-01...2025-09-03",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = materialize("group:saj_raw", "--partition-range", "2025-09-01...2025-09-03", env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     for day in (date(2025, 9, 1), date(2025, 9, 2), date(2025, 9, 3)):
         assert raw(tmp_path, "raw_upload_data", day).num_rows > 0

@@ -33,6 +33,20 @@ class Api:
         assert r.status_code == 200, r.text
         return r.json()
 
+    # the windowed reads: [start, end] as plant-local stamps "yyyy-MM-dd HH:mm:ss"; time_unit 0 samples,
+    # 1 days, 2 months
+    def upload_data(self, sn, start, end, time_unit=0):
+        return self.get("device/uploadData", deviceSn=sn, startTime=start, endTime=end, timeUnit=time_unit)
+
+    def sec_data(self, plant_id, start, end, time_unit=0):
+        return self.get("device/secData", plantId=plant_id, startTime=start, endTime=end, timeUnit=time_unit)
+
+    def meter_data(self, plant, start, end):
+        """The plant's load monitor's meters (emsHistoryData4Meter: at most two hours)."""
+        return self.get(
+            "device/emsHistoryData4Meter", emsSn=plant.module_sn, plantId=plant.plant_id, startTime=start, endTime=end
+        )
+
 
 def code(body: dict):
     return body.get("code", body.get("errCode"))

@@ -6,7 +6,6 @@ import hashlib
 import json
 import time
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 import requests
@@ -15,11 +14,9 @@ from simulator import Faults, SimulatorServer, client_sign
 from simulator.saj import ordering
 from simulator.saj.envelopes import REFERENCE_ENVELOPES
 from simulator.saj.server import ENDPOINTS
+from tests.cli import serving
 
 from .client import Api, code
-
-ROOT = Path(__file__).resolve().parents[3]
-
 
 # --- auth ---------------------------------------------------------------------------------------
 
@@ -165,17 +162,11 @@ def test_limits_off_and_scaled(make_simulator):
 
 def test_minute_window_rules(free):
     sn = free.s.fleet.devices[0].sn
-    ok = free.get(
-        "device/uploadData", deviceSn=sn, startTime="2025-06-01 00:00:00", endTime="2025-06-02 00:00:00", timeUnit=0
-    )
+    ok = free.upload_data(sn, "2025-06-01 00:00:00", "2025-06-02 00:00:00")
     assert ok["code"] == 200
-    too_long = free.get(
-        "device/uploadData", deviceSn=sn, startTime="2025-06-01 00:00:00", endTime="2025-06-02 00:05:00", timeUnit=0
-    )
+    too_long = free.upload_data(sn, "2025-06-01 00:00:00", "2025-06-02 00:05:00")
     assert too_long["code"] == 10006 and "24 hours" in too_long["msg"] and too_long["data"] is None
-    days = free.get(
-        "device/uploadData", deviceSn=sn, startTime="2025-06-01 00:00:00", endTime="2025-08-02 00:05:00", timeUnit=1
-    )
+    days = free.upload_data(sn, "2025-06-01 00:00:00", "2025-08-02 00:05:00", time_unit=1)
     assert days["code"] == 200 and len(days["data"]["data"]) == 63
 
 
@@ -198,13 +189,8 @@ def test_bad_parameters_answer_10006(free, params, expect):
 def test_unknown_device_or_plant(free):
     app = free.s.fleet.app_id
     msg = f"App {app} do not match. Unauthorized access to data"
-    assert free.get(
-        "device/uploadData",
-        deviceSn="R5X0000J0000E00000",
-        startTime="2025-06-01 00:00:00",
-        endTime="2025-06-01 01:00:00",
-        timeUnit=0,
-    ) == {"code": 200015, "msg": msg, "data": None}
+    unknown = free.upload_data("R5X0000J0000E00000", "2025-06-01 00:00:00", "2025-06-01 01:00:00")
+    assert unknown == {"code": 200015, "msg": msg, "data": None}
     assert free.get("plant/details", plantId="12345678901") == {"code": 200015, "msg": msg, "data": None}
     st = free.get("plant/getPlantStatisticsData", plantId="12345678901", clientDate="2025-06-01 12:00:00")
     assert st == {"code": 200015, "msg": msg, "data": None}
@@ -274,14 +260,10 @@ def test_default_envelopes_and_typing(free):
     alarms = free.get("device/alarmList", appId=fl.app_id)
     assert alarms["code"] == 200 and isinstance(alarms["data"], list)
     r6 = next(d for d in fl.devices if d.model == "R6")
-    pts = free.get(
-        "device/uploadData", deviceSn=r6.sn, startTime="2025-06-01 12:00:00", endTime="2025-06-01 12:30:00", timeUnit=0
-    )["data"]["data"]
+    pts = free.upload_data(r6.sn, "2025-06-01 12:00:00", "2025-06-01 12:30:00")["data"]["data"]
     assert pts and all(isinstance(v, str) for p in pts for v in p.values())
     r5 = next(d for d in fl.devices if d.model == "R5")
-    pts = free.get(
-        "device/uploadData", deviceSn=r5.sn, startTime="2025-06-01 12:00:00", endTime="2025-06-01 12:30:00", timeUnit=0
-    )["data"]
+    pts = free.upload_data(r5.sn, "2025-06-01 12:00:00", "2025-06-01 12:30:00")["data"]
     assert pts["total"] is None and isinstance(pts["data"][0]["power"], int) and "pv1Volt" in pts["data"][0]
 
 
@@ -320,21 +302,9 @@ def test_reference_envelopes_and_the_admin_switch(make_simulator):
     assert rt.startswith('{"errCode":"0","errMsg":"","data":{')
     assert a.get("device/alarmList", appId=fl.app_id)["code"] == 0
     mon = next(p for p in fl.plants if p.module_sn)
-    meter = a.get(
-        "device/emsHistoryData4Meter",
-        emsSn=mon.module_sn,
-        plantId=mon.plant_id,
-        startTime="2025-06-01 10:00:00",
-        endTime="2025-06-01 11:00:00",
-    )
+    meter = a.meter_data(mon, "2025-06-01 10:00:00", "2025-06-01 11:00:00")
     assert isinstance(meter, list) and len(meter) == 13 and meter[0]["sn"]  # the bare list of the example
-    too_long = a.get(
-        "device/emsHistoryData4Meter",
-        emsSn=mon.module_sn,
-        plantId=mon.plant_id,
-        startTime="2025-06-01 10:00:00",
-        endTime="2025-06-01 13:00:00",
-    )
+    too_long = a.meter_data(mon, "2025-06-01 10:00:00", "2025-06-01 13:00:00")
     assert too_long == {"code": 10006, "msg": "parameter error: time span exceeds 2 hours", "data": None}
     admin = s.admin_url + "/saj/envelopes"
     assert requests.get(admin).json() == REFERENCE_ENVELOPES
@@ -349,31 +319,13 @@ def test_reference_envelopes_and_the_admin_switch(make_simulator):
 def test_sec_data_without_monitor_and_at_night(free):
     fl = free.s.fleet
     none = next(p for p in fl.plants if not p.has_load_monitor)
-    b = free.get(
-        "device/secData",
-        plantId=none.plant_id,
-        startTime="2025-06-01 00:00:00",
-        endTime="2025-06-01 23:59:59",
-        timeUnit=0,
-    )
+    b = free.sec_data(none.plant_id, "2025-06-01 00:00:00", "2025-06-01 23:59:59")
     assert b == {"code": 10021, "msg": "plant has not been bound with load monitoring", "data": None}
     mon = next(p for p in fl.plants if p.has_load_monitor)
-    night = free.get(
-        "device/secData",
-        plantId=mon.plant_id,
-        startTime="2025-06-01 00:00:00",
-        endTime="2025-06-01 03:00:00",
-        timeUnit=0,
-    )["data"]["dataList"][0]
+    night = free.sec_data(mon.plant_id, "2025-06-01 00:00:00", "2025-06-01 03:00:00")["data"]["dataList"][0]
     assert len(night["data"]) == 37 and all(pt["pvPower"] == 0 < pt["loadPower"] for pt in night["data"])
     assert night["total"]["loadEnergy"] > 0 and night["total"]["pvEnergy"] == 0
-    day = free.get(
-        "device/secData",
-        plantId=mon.plant_id,
-        startTime="2025-06-01 00:00:00",
-        endTime="2025-06-01 23:59:59",
-        timeUnit=0,
-    )["data"]["dataList"][0]
+    day = free.sec_data(mon.plant_id, "2025-06-01 00:00:00", "2025-06-01 23:59:59")["data"]["dataList"][0]
     assert day["moduleSn"] == mon.module_sn and len(day["data"]) > 200
     for combo in [(t, m) for t in (0, 1, 3) for m in (False, True)]:
         assert any((p.plant_type, p.has_load_monitor) == combo for p in fl.plants)
@@ -437,16 +389,7 @@ def test_data_faults_and_offline(make_simulator):
     assert len(gap) == len(clean) - 6
     truth = fl.device_day(dev.sn, date(2025, 6, 1))
     assert int((~truth.reported).sum()) >= 6
-    assert (
-        a.get(
-            "device/uploadData",
-            deviceSn=dev.sn,
-            startTime="2025-06-01 10:30:00",
-            endTime="2025-06-01 10:55:00",
-            timeUnit=0,
-        )["data"]["data"]
-        == []
-    )
+    assert a.upload_data(dev.sn, "2025-06-01 10:30:00", "2025-06-01 10:55:00")["data"]["data"] == []
     s.set_faults(Faults())
     assert fl.device_day(dev.sn, date(2025, 6, 1)).reported.sum() == truth.reported.sum() + 6
 
@@ -508,37 +451,10 @@ def test_admin_http(make_simulator):
 
 
 def test_cli_serves_until_stopped():
-    import signal
-    import subprocess
-    import sys
-
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "simulator",
-            "--port",
-            "0",
-            "--plants",
-            "2",
-            "--seed",
-            "3",
-            "--no-limits",
-            "--now",
-            "2025-06-01T12:00:00Z",
-            "--reference-envelopes",
-            "--envelope",
-            "device/alarmList=errCode",
-            "--tou",
-            "--stamp-order",
-            "--sample-order",
-            "device/secData=time",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    try:
+    fleet = ["--plants", "2", "--seed", "3", "--no-limits", "--now", "2025-06-01T12:00:00Z", "--tou"]
+    shapes = ["--reference-envelopes", "--envelope", "device/alarmList=errCode"]
+    order = ["--stamp-order", "--sample-order", "device/secData=time"]
+    with serving(*fleet, *shapes, *order) as proc:
         lines = [proc.stdout.readline() for _ in range(6)]
         base = next(ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("base URL"))
         app = next(ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("appId"))
@@ -560,29 +476,15 @@ def test_cli_serves_until_stopped():
         assert requests.get(f"{admin}/fleet", timeout=5).json()["tou"] is True
         order = requests.get(f"{admin}/saj/sample-order", timeout=5).json()
         assert order == {**dict.fromkeys(ordering.ENDPOINTS, "stamp"), "device/secData": "time"}
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=10)
 
 
 def test_far_future_and_repeated_hour_windows(free):
     fl = free.s.fleet
     sn = fl.devices[0].sn
-    t0 = time.perf_counter()
-    far = free.get(
-        "device/uploadData", deviceSn=sn, startTime="2031-06-01 00:00:00", endTime="2031-06-01 23:00:00", timeUnit=0
-    )
-    assert far["code"] == 200 and far["data"]["data"] == [] and time.perf_counter() - t0 < 1
+    far = free.upload_data(sn, "2031-06-01 00:00:00", "2031-06-01 23:00:00")
+    assert far["code"] == 200 and far["data"]["data"] == []
     berlin = next(p for p in fl.plants if p.time_zone == "Europe/Berlin")
-    rep = free.get(
-        "device/uploadData",
-        deviceSn=berlin.devices[0].sn,
-        startTime="2025-10-26 02:00:00",
-        endTime="2025-10-26 02:59:59",
-        timeUnit=0,
-    )["data"]["data"]
+    rep = free.upload_data(berlin.devices[0].sn, "2025-10-26 02:00:00", "2025-10-26 02:59:59")["data"]["data"]
     assert [p["dataTime"][11:16] for p in rep] == [f"02:{m:02d}" for m in range(0, 60, 5)] * 2
-    across = free.get(
-        "device/uploadData", deviceSn=sn, startTime="2025-06-01 12:00:00", endTime="2025-06-02 11:55:00", timeUnit=0
-    )["data"]["data"]
+    across = free.upload_data(sn, "2025-06-01 12:00:00", "2025-06-02 11:55:00")["data"]["data"]
     assert len(across) == 288 and across[0]["dataTime"] == "2025-06-01 12:00:00"
