@@ -185,7 +185,10 @@ CHECKS = [
 def _tables_exist(conn, tables) -> list[str]:
     existing = {
         r[0]
-        for r in conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()
+        for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+            "AND table_catalog = current_database()"
+        ).fetchall()
     }
     return [t for t in tables if t not in existing]
 

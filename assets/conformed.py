@@ -41,7 +41,7 @@ import pyarrow as pa
 from assets.staging import StagingSet, connect
 from pipelines.core import warehouse as wh
 from pipelines.core.lake import Lake
-from pipelines.core.partitions import daily_partitions, days_of
+from pipelines.core.partitions import backfill_policy, daily_partitions, days_of
 from pipelines.core.resources import LakeResource
 
 TABLES = {
@@ -74,7 +74,7 @@ def _load_inputs(conn, lake: Lake | None, vendor: VendorModels, table: str, day:
     found = 0
     for staged in vendor.conformed[table]:
         path = lake.day_file("staging", vendor.name, staged, day=day) if lake is not None else None
-        paths = [path] if path is not None and path.exists() else []
+        paths = lake.uris(lake.existing([path])) if path is not None else []
         found += len(paths)
         wh.load_table(conn, staged, paths, vendor.staging.empty_schema(staged))
     return found
@@ -84,6 +84,7 @@ def build_day(lake: Lake, vendor: VendorModels, table: str, day: date) -> pa.Tab
     """Map one vendor's day into `table`; None (nothing written) when the vendor has no staging for the day."""
     conn = connect(vendor.name)
     try:
+        lake.prepare(conn)
         if not _load_inputs(conn, lake, vendor, table, day):
             return None
         result = wh.query_arrow(conn, vendor.sql(table), {"day": day})
@@ -127,7 +128,7 @@ def _asset(table: str, description: str, vendors: list[VendorModels]) -> dg.Asse
         key=dg.AssetKey(["conformed", table]),
         group_name="conformed",
         partitions_def=daily_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=backfill_policy(),
         kinds={"parquet", "duckdb"},
         deps=[dg.AssetKey([v.name, s]) for v in contributing for s in v.conformed[table]],
         description=description + f"\n\nSQL: sql/conformed/<vendor>/{table}.sql. "
@@ -155,7 +156,7 @@ def _asset(table: str, description: str, vendors: list[VendorModels]) -> dg.Asse
                 "rows_per_vendor": dg.MetadataValue.json(rows),
                 "days": len(days),
                 "seconds": round(time.monotonic() - started, 3),
-                "path": dg.MetadataValue.path(str(store.root / "conformed" / table)),
+                "path": dg.MetadataValue.path(store.uri(store.root / "conformed" / table)),
             }
         )
 

@@ -1,10 +1,13 @@
-"""Marts: the public tables of the DuckDB warehouse (`$FLEET_DATA_DIR/warehouse.duckdb`), for every vendor.
+"""Marts: the public tables of the warehouse, for every vendor: the DuckDB file `$FLEET_DATA_DIR/warehouse.duckdb`,
+or the DuckLake catalog `FLEET_WAREHOUSE` names (the same SQL on both: docs/deploy.md).
 
 Each table is built by one SQL file in `sql/marts/` which reads only the conformed layer (and other marts)
 and, in one transaction, deletes the partition's rows and inserts them again (alarm_history: upserts by
 (vendor, alarm id)), so re-running a day or a range gives the same tables. Every table has a `vendor` column
-and is keyed by (vendor, plant_id) or (vendor, device_sn). Every asset here writes the warehouse, so each is
-in the `warehouse` concurrency pool (limit 1) and holds its connection only while its SQL runs.
+and is keyed by (vendor, plant_id) or (vendor, device_sn). Every asset here writes the warehouse, so each is in a
+concurrency pool of limit 1 (`pipelines.core.resources.warehouse_pool`): with the DuckDB file the one pool
+`warehouse` (one writer process), with DuckLake one pool per table (`warehouse_<table>`), and holds its
+connection only while its SQL runs.
 
 Units: energies in kWh, powers in W. A sample stamped T stands for [T, T + interval_s): its energy is what
 the conformed layer gives (SAJ: power × 5 min); a missing sample is a gap, not energy. Hours are
@@ -20,15 +23,14 @@ import time
 from dataclasses import dataclass
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from assets.checks import check_specs, checks_of, run_check
 from assets.conformed import conformed_schema
 from assets.vendors import VENDOR_MODELS
 from pipelines import charts
 from pipelines.core import warehouse as wh
-from pipelines.core.partitions import daily_partitions, days_of
-from pipelines.core.resources import LakeResource
+from pipelines.core.partitions import backfill_policy, daily_partitions, days_of
+from pipelines.core.resources import LakeResource, WarehouseResource, warehouse_pool
 
 
 @dataclass(frozen=True)
@@ -137,9 +139,10 @@ MARTS = [
 def build_mart(conn, lake, mart: Mart, days) -> dict:
     """Load the conformed inputs of `days` as temporary views and run the mart's SQL in one transaction."""
     wh.prepare(conn)
+    lake.prepare(conn)
     loaded = {}
     for table in mart.conformed:
-        paths = lake.conformed_files(table, days)
+        paths = lake.uris(lake.conformed_files(table, days))
         wh.load_table(conn, f"conformed_{table}", paths, conformed_schema(VENDOR_MODELS, table), lazy=True)
         loaded[table] = len(paths)  # input files (a view over them: rows are not counted up front)
     run = wh.run_sql_file(conn, f"marts/{mart.name}.sql", {"days": list(days)})
@@ -153,9 +156,9 @@ def _mart_asset(mart: Mart) -> dg.AssetsDefinition:
         name=mart.name,
         group_name="marts",
         partitions_def=daily_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=backfill_policy(),
         kinds={"duckdb"},
-        pool="warehouse",
+        pool=warehouse_pool(mart.name),
         deps=mart.upstream,
         check_specs=check_specs(mart.name),
         description=mart.description + f"\n\nSQL: sql/marts/{mart.name}.sql. Table: warehouse.duckdb main.{mart.name}.",
@@ -163,7 +166,7 @@ def _mart_asset(mart: Mart) -> dg.AssetsDefinition:
         owners=["team:solar-data"],
     )
     def _asset(
-        context: dg.AssetExecutionContext, lake: LakeResource, warehouse: DuckDBResource
+        context: dg.AssetExecutionContext, lake: LakeResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
         started = time.monotonic()
         days = days_of(context)

@@ -28,7 +28,7 @@ import pyarrow as pa
 from assets.checks import Check, run_check
 from pipelines.core import warehouse as wh
 from pipelines.core.lake import RAW_SCHEMA, Lake
-from pipelines.core.partitions import daily_partitions, days_of
+from pipelines.core.partitions import backfill_policy, daily_partitions, days_of
 from pipelines.core.resources import LakeResource
 
 
@@ -91,17 +91,21 @@ class StagingSet:
         spec = self.tables[name]
         conn = connect(spec.vendor)
         try:
+            lake.prepare(conn)
             n = spec.raw_days_around
             raw_days = [day + timedelta(days=k) for k in range(-n, n + 1)]
             for raw in spec.raw:
-                wh.load_table(conn, raw, lake.raw_files(spec.vendor, raw, raw_days), RAW_SCHEMA)
+                lake.reading(
+                    lambda raw=raw: lake.raw_files(spec.vendor, raw, raw_days),
+                    lambda files, raw=raw: wh.load_table(conn, raw, lake.uris(files), RAW_SCHEMA),
+                )
             for staged in spec.staged:
                 latest = lake.latest_day_file("staging", spec.vendor, staged, day=day)
-                wh.load_table(conn, staged, [latest] if latest else [], self.empty_schema(staged))
+                wh.load_table(conn, staged, lake.uris([latest] if latest else []), self.empty_schema(staged))
             for earlier in spec.previous:
                 latest = lake.latest_day_file("staging", spec.vendor, earlier, day=day - timedelta(days=1))
                 if latest is not None:
-                    wh.load_table(conn, f"previous_{earlier}", [latest], self.empty_schema(earlier))
+                    wh.load_table(conn, f"previous_{earlier}", lake.uris([latest]), self.empty_schema(earlier))
             result = wh.query_arrow(conn, spec.sql, self.params(day))
         finally:
             conn.close()
@@ -128,7 +132,7 @@ class StagingSet:
             key=spec.key,
             group_name=f"{spec.vendor}_staging",
             partitions_def=daily_partitions,
-            backfill_policy=dg.BackfillPolicy.single_run(),
+            backfill_policy=backfill_policy(),
             kinds={"parquet", "duckdb"},
             deps=[dg.AssetKey([spec.vendor, r]) for r in spec.raw]
             + [dg.AssetKey([spec.vendor, s]) for s in spec.staged],
@@ -167,7 +171,7 @@ class StagingSet:
                     "days": len(days),
                     "missing_raw": len(missing_raw),
                     "seconds": round(time.monotonic() - started, 3),
-                    "path": dg.MetadataValue.path(str(store.table_dir("staging", spec.vendor, spec.name))),
+                    "path": dg.MetadataValue.path(store.uri(store.table_dir("staging", spec.vendor, spec.name))),
                 },
                 check_results=[staging.check(spec, check, built) for check in spec.checks],
             )

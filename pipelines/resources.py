@@ -27,7 +27,9 @@ def build_resources(
     (credentials, base URLs, qps_scale, timeout_s, ...), which otherwise come from the environment when its
     client is created."""
     settings = FleetSettings.from_env()
-    lake = LakeResource(data_dir=str(Path(data_dir).resolve() if data_dir else settings.data_dir))
+    lake = LakeResource(
+        data_dir=str(Path(data_dir).resolve() if data_dir else settings.data_dir), lake_url=settings.lake_url
+    )
     vendor_resources = {
         "saj": SajApiResource(cache_dir=str(lake.cache_dir("saj")), **(saj or {})),
         "solax": SolaxApiResource(cache_dir=str(lake.cache_dir("solax")), **(solax or {})),
@@ -40,5 +42,5 @@ def build_resources(
             configured=[n for n, r in vendor_resources.items() if r.configured], variables=variables
         ),
         "lake": lake,
-        "warehouse": warehouse_resource(lake.data_dir, settings.duckdb_memory_limit),
+        "warehouse": warehouse_resource(lake.data_dir, settings.duckdb_memory_limit, settings.warehouse),
     }

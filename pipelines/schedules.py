@@ -30,7 +30,6 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dagster as dg
-import pyarrow.parquet as pq
 
 from pipelines.core.lake import Lake
 from pipelines.core.partitions import daily_partitions
@@ -56,7 +55,7 @@ def fleet_zones(lake: Lake, now: datetime) -> list[tzinfo]:
     that can exist is tomorrow in UTC: end_offset=2); [] before anything is landed."""
     zones: list[tzinfo] = []
     for path in lake.latest_conformed_files("plants", now.astimezone(timezone.utc).date() + timedelta(days=1)):
-        for name in pq.read_table(path, columns=["time_zone"]).column("time_zone").to_pylist():
+        for name in lake.read([path], columns=["time_zone"]).column("time_zone").to_pylist():
             try:
                 zones.append(ZoneInfo(name))
             except (ZoneInfoNotFoundError, ValueError, TypeError):  # that plant's raw landing reports it

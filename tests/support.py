@@ -134,7 +134,10 @@ def materialize(
     )
 
 
-def query(data_dir: Path, sql: str, params: dict | None = None) -> pd.DataFrame:
+def query(data_dir: Path | duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> pd.DataFrame:
+    """A query on the warehouse file under `data_dir`, or on a connection to another warehouse (DuckLake)."""
+    if isinstance(data_dir, duckdb.DuckDBPyConnection):
+        return data_dir.execute(sql, params or {}).df()
     with duckdb.connect(str(Path(data_dir) / "warehouse.duckdb"), read_only=True) as conn:
         conn.execute("SET TimeZone = 'UTC'")
         return conn.execute(sql, params or {}).df()
@@ -156,8 +159,11 @@ def truth_hours(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def compare_device_day(fleet, data_dir: Path, day: date, sns=None, damaged: bool = False) -> dict:
-    """Check the warehouse's device_energy_hourly and device_samples of `day` against the truth:
+def compare_device_day(
+    fleet, data_dir: Path | duckdb.DuckDBPyConnection, day: date, sns=None, damaged: bool = False
+) -> dict:
+    """Check the warehouse's (under `data_dir`, or on a connection) device_energy_hourly and device_samples of `day`
+    against the truth:
 
     - an hour without any reported sample has no row (a gap is not invented);
     - `samples` never exceeds the reported intervals, and equals them unless values were damaged;

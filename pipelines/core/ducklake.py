@@ -47,7 +47,8 @@ def redact(text: str) -> str:
     return _PASSWORD.sub(r"\1***", text)
 
 
-def _quote(value: str) -> str:
+def quote(value: str) -> str:
+    """A SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
 
 
@@ -57,19 +58,19 @@ def s3_secret_sql(env: Mapping[str, str] = os.environ, name: str = "fleet_s3") -
     if "AWS_ACCESS_KEY_ID" not in env:
         parts = "PROVIDER credential_chain"
     else:
-        parts = f"KEY_ID {_quote(env['AWS_ACCESS_KEY_ID'])}, SECRET {_quote(env.get('AWS_SECRET_ACCESS_KEY', ''))}"
+        parts = f"KEY_ID {quote(env['AWS_ACCESS_KEY_ID'])}, SECRET {quote(env.get('AWS_SECRET_ACCESS_KEY', ''))}"
         if env.get("AWS_SESSION_TOKEN"):
-            parts += f", SESSION_TOKEN {_quote(env['AWS_SESSION_TOKEN'])}"
+            parts += f", SESSION_TOKEN {quote(env['AWS_SESSION_TOKEN'])}"
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
     if region:
-        parts += f", REGION {_quote(region)}"
+        parts += f", REGION {quote(region)}"
     endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
     if endpoint:
         scheme, _, host = endpoint.partition("://")
         if not host:
             raise WarehouseConfigError(f"AWS_ENDPOINT_URL must be a URL (http://host:port), not {endpoint!r}")
         use_ssl = "true" if scheme == "https" else "false"
-        parts += f", ENDPOINT {_quote(host.rstrip('/'))}, URL_STYLE 'path', USE_SSL {use_ssl}"
+        parts += f", ENDPOINT {quote(host.rstrip('/'))}, URL_STYLE 'path', USE_SSL {use_ssl}"
     return f"CREATE OR REPLACE TEMPORARY SECRET {name} (TYPE s3, {parts})"
 
 
@@ -85,7 +86,7 @@ def connect(env: Mapping[str, str] = os.environ) -> duckdb.DuckDBPyConnection:
     try:
         if data_path.startswith("s3://"):
             conn.execute(s3_secret_sql(env))
-        conn.execute(f"ATTACH {_quote(target)} AS {ALIAS} (DATA_PATH {_quote(data_path)})")
+        conn.execute(f"ATTACH {quote(target)} AS {ALIAS} (DATA_PATH {quote(data_path)})")
         conn.execute(f"USE {ALIAS}")
     except duckdb.Error as error:
         failure = f"cannot open the DuckLake warehouse: {type(error).__name__}: {redact(str(error))}"

@@ -29,7 +29,7 @@ from typing import Any
 import dagster as dg
 
 from pipelines.core.lake import Lake, raw_table
-from pipelines.core.partitions import daily_partitions, days_of
+from pipelines.core.partitions import backfill_policy, daily_partitions, days_of
 from pipelines.core.resources import LakeResource, VendorsResource
 
 NOTHING_REFUSED = "nothing_refused"
@@ -199,7 +199,7 @@ def land(
         "failures": len(failures),
         "refused": len(refused),
         "seconds": round(time.monotonic() - started, 2),
-        "path": dg.MetadataValue.path(str(lake.table_dir("raw", vendor, asset))),
+        "path": dg.MetadataValue.path(lake.uri(lake.table_dir("raw", vendor, asset))),
     }
     if failures:
         listing = "\n".join(failures[:200]) + ("\n..." if len(failures) > 200 else "")
@@ -246,7 +246,7 @@ def fresh_snapshot(
     """The rows of a raw asset's snapshot (`Lake.snapshot_file`) while they may stand for a fetch now: taken
     less than `max_age_hours` ago, and the run not tagged `fleet/refresh_snapshot` (a refresh on demand)."""
     path = lake.snapshot_file(vendor, asset)
-    if context.run.tags.get(REFRESH_SNAPSHOT_TAG, "").lower() in ("1", "true", "yes") or not path.exists():
+    if context.run.tags.get(REFRESH_SNAPSHOT_TAG, "").lower() in ("1", "true", "yes") or not lake.exists(path):
         return None
     rows = lake.read([path]).to_pylist()
     if not rows:
@@ -306,7 +306,7 @@ def raw_multi_asset(
         check_specs=[raw_check_spec(keys[t.name]) for t in tables],
         can_subset=True,
         partitions_def=daily_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=backfill_policy(),
         required_resource_keys={resource_key, "lake", "vendors"},
     )
     def _raw(context):  # (no annotation: this module's annotations are strings, which Dagster cannot check)

@@ -24,6 +24,14 @@ daily_partitions = dg.DailyPartitionsDefinition(
 )
 
 
+def backfill_policy() -> dg.BackfillPolicy:
+    """How a backfill of a range of days is split into runs, for every partitioned asset: one run for the whole
+    range (the default: one machine, one writer), or runs of at most FLEET_BACKFILL_DAYS_PER_RUN days, which a
+    deployment with several workers runs side by side (docs/deploy.md; the run queue bounds how many at once)."""
+    days = FleetSettings.from_env().backfill_days_per_run
+    return dg.BackfillPolicy.multi_run(max_partitions_per_run=days) if days else dg.BackfillPolicy.single_run()
+
+
 def days_of(context: dg.AssetExecutionContext) -> list[date]:
     """The days of the partition time window: one for a single partition, several for a range."""
     window = context.partition_time_window

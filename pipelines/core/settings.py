@@ -51,6 +51,10 @@ class FleetSettings:
     settle_minutes: int
     running: bool
     fleet_snapshot_hours: float
+    lake_url: str | None = None  # FLEET_LAKE_URL: s3://bucket/prefix; None: the folder lake/ under data_dir
+    backfill_days_per_run: int = 0  # FLEET_BACKFILL_DAYS_PER_RUN: 0, a backfill is one run; n, runs of n days
+    warehouse: str = "duckdb"  # FLEET_WAREHOUSE: "duckdb" (the file under data_dir) or "ducklake" (its DSN is
+    # read where the connection is made, never kept here: it can hold a password)
 
     @classmethod
     def from_env(cls) -> FleetSettings:
@@ -68,7 +72,19 @@ class FleetSettings:
         automation = (_fleet("AUTOMATION", "running") or "").lower()
         if automation not in ("running", "stopped"):
             raise ValueError(f"FLEET_AUTOMATION={automation!r}: 'running' or 'stopped'")
+        lake_url = env("FLEET_LAKE_URL")
+        if lake_url is not None and not lake_url.startswith("s3://") and "://" in lake_url:
+            raise ValueError(
+                f"FLEET_LAKE_URL={lake_url.split('://')[0]}://...: use s3://bucket/prefix, or unset it for the local "
+                "folder under FLEET_DATA_DIR"
+            )
+        per_run = env_int("FLEET_BACKFILL_DAYS_PER_RUN", 0)
+        if per_run < 0:
+            raise ValueError(f"FLEET_BACKFILL_DAYS_PER_RUN={per_run}: 0 (a backfill is one run) or a number of days")
         return cls(
+            backfill_days_per_run=per_run,
+            lake_url=lake_url,
+            warehouse=warehouse_profile(),
             data_dir=Path(_fleet("DATA_DIR", "./data")).resolve(),  # type: ignore[arg-type]
             start_date=start_date,
             duckdb_memory_limit=_fleet("DUCKDB_MEMORY_LIMIT", "1GB"),  # type: ignore[arg-type]
@@ -83,6 +99,26 @@ class FleetSettings:
     @property
     def intraday_cron(self) -> str:
         return "0 * * * *" if self.intraday_minutes == 60 else f"*/{self.intraday_minutes} * * * *"
+
+
+def warehouse_profile() -> str:
+    """Which warehouse FLEET_WAREHOUSE names: "duckdb" (unset or `duckdb`: the file under FLEET_DATA_DIR) or
+    "ducklake" (`ducklake:postgres:<libpq DSN>`, with FLEET_WAREHOUSE_DATA_PATH)."""
+    target = env("FLEET_WAREHOUSE", "duckdb")
+    if target == "duckdb":
+        return "duckdb"
+    if target.startswith("ducklake:postgres:"):  # type: ignore[union-attr]
+        if env("FLEET_WAREHOUSE_DATA_PATH") is None:
+            raise ValueError(
+                "FLEET_WAREHOUSE names a DuckLake catalog, so FLEET_WAREHOUSE_DATA_PATH must say where its data files "
+                "go (s3://bucket/warehouse/)"
+            )
+        return "ducklake"
+    kind = target.split(":", 1)[0]  # type: ignore[union-attr]
+    raise ValueError(
+        f"FLEET_WAREHOUSE={kind}:...: use ducklake:postgres:<libpq DSN> for a DuckLake catalog, or unset it (or "
+        "'duckdb') for the DuckDB file under FLEET_DATA_DIR"
+    )
 
 
 def set_default(name: str, value: str) -> str:

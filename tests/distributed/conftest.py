@@ -1,5 +1,7 @@
-"""The distributed profile's tests: the services of tests/services.py, and what they measured in the summary."""
+"""The distributed profile's tests: the services of tests/services.py, the shared fixtures of profiles.py, and what
+they measured in the summary."""
 
+from tests.distributed.profiles import ducklake_env, embedded  # noqa: F401  (fixtures)
 from tests.services import REPORT, STARTED, pg_dsn, postgres_server, s3_prefix, s3_server  # noqa: F401  (fixtures)
 
 

@@ -198,3 +198,27 @@ def test_no_dsn_is_a_clear_error(monkeypatch):
     monkeypatch.delenv(pg.ENV, raising=False)
     with pytest.raises(pg.CoordinationError, match=pg.ENV):
         pg.PostgresSlotStore()
+
+
+def test_solax_quota_is_counted_once_for_every_host(pg_dsn, monkeypatch, tmp_path):
+    """SolaX's daily quota is the token's, whichever host polls: with FLEET_COORDINATION_URL every ledger (two
+    hosts, each with its own cache folder) counts into one record, and a lock-out one host meets stops the other."""
+    from pipelines.sources.solax.quota import CallLedger
+
+    monkeypatch.setenv("FLEET_COORDINATION_URL", pg_dsn)
+    hosts = [CallLedger(tmp_path / f"host{i}", "token-ns") for i in range(2)]
+    t0 = 1_800_000_000.0
+
+    def rounds(ledger: CallLedger) -> None:
+        for k in range(20):  # within one minute of the shared clock
+            ledger.record_round(t0 + k, t0 + k, 3, {})
+
+    threads = [threading.Thread(target=rounds, args=(ledger,)) for ledger in hosts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert hosts[0].calls_last_24h(t0 + 500) == hosts[1].calls_last_24h(t0 + 500) == 2 * 20 * 3  # none lost
+    hosts[1].block(t0 + 4_000, "SolaX answered code 1")
+    assert hosts[0].blocked(t0 + 1_000) == (t0 + 4_000, "SolaX answered code 1")
+    assert not any((tmp_path / f"host{i}").exists() for i in range(2))  # nothing kept on either host

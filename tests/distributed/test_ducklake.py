@@ -34,71 +34,13 @@ from pyarrow import fs
 from assets.marts import MARTS, build_mart
 from pipelines.core import ducklake
 from pipelines.core import warehouse as wh
-from simulator import SimulatorServer
-from tests.conftest import get_fleet
+from tests.distributed.profiles import DAYS, TABLES, assert_equals_embedded, differences
 from tests.services import REPORT
-from tests.support import compare_device_day, lake_of, materialize
+from tests.support import lake_of
 
 pytestmark = pytest.mark.distributed
 
 ROOT = Path(__file__).resolve().parents[2]
-DAYS = [date(2025, 6, 17), date(2025, 6, 18)]
-TABLES = [m.name for m in MARTS]
-
-
-@pytest.fixture(scope="module")
-def embedded(tmp_path_factory):
-    """The embedded profile's result for DAYS (local lake, one DuckDB file), checked against the truth."""
-    data_dir = tmp_path_factory.mktemp("embedded")
-    fleet = get_fleet(6, 7)
-    with SimulatorServer(fleet, port=0) as server:
-        for day in DAYS:
-            assert materialize(server, data_dir, day).success
-    for day in DAYS:
-        assert compare_device_day(fleet, data_dir, day)["complete"] > 0
-    return data_dir
-
-
-@pytest.fixture
-def ducklake_env(postgres_server, s3_server, s3_prefix) -> dict[str, str]:
-    """What a worker of the distributed profile gets: a DuckLake catalog database of its own, initialised, and a
-    data path of its own.
-
-    Initialised once here, before any worker, as a deployment does (pipelines/core/ducklake.py: workers attaching
-    a new catalog at the same moment fail on each other's CREATE TABLE, seen here as "duplicate key value violates
-    unique constraint pg_type_typname_nsp_index")."""
-    catalog = postgres_server.create_database()
-    env = {
-        **s3_server.env(),
-        "FLEET_WAREHOUSE": f"ducklake:postgres:{postgres_server.dsn(catalog)}",
-        "FLEET_WAREHOUSE_DATA_PATH": s3_prefix + "warehouse/",
-        "FLEET_COORDINATION_URL": postgres_server.dsn(postgres_server.create_database()),
-    }
-    ducklake.connect(env).close()
-    return env
-
-
-def differences(conn: duckdb.DuckDBPyConnection, table: str, other: str) -> int:
-    """Rows in one and not the other (as multisets), both ways; energies to 1e-9 kWh (a sum's last bits depend on
-    the order its threads add in)."""
-    columns = conn.execute(f"SELECT * FROM warehouse.main.{table} LIMIT 0").description
-    listed = ", ".join(f"round({c[0]}, 9)" if c[1] == "DOUBLE" else c[0] for c in columns)
-    return conn.execute(
-        f"SELECT (SELECT count(*) FROM (SELECT {listed} FROM warehouse.main.{table} "
-        f"EXCEPT ALL SELECT {listed} FROM {other})) + "
-        f"(SELECT count(*) FROM (SELECT {listed} FROM {other} EXCEPT ALL SELECT {listed} FROM warehouse.main.{table}))"
-    ).fetchone()[0]
-
-
-def assert_equals_embedded(conn: duckdb.DuckDBPyConnection, embedded: Path) -> dict[str, int]:
-    conn.execute(f"ATTACH IF NOT EXISTS '{embedded / 'warehouse.duckdb'}' AS embedded (READ_ONLY)")
-    rows = {}
-    for table in TABLES:
-        rows[table] = conn.execute(f"SELECT count(*) FROM warehouse.main.{table}").fetchone()[0]
-        assert rows[table] == conn.execute(f"SELECT count(*) FROM embedded.main.{table}").fetchone()[0], table
-        assert differences(conn, table, f"embedded.main.{table}") == 0, table
-    assert rows["device_samples"] > 1000
-    return rows
 
 
 def run_workers(env: dict, embedded: Path, jobs: list[tuple[date, str]]) -> list[dict]:

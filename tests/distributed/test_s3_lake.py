@@ -19,6 +19,8 @@ import pytest
 from pyarrow import fs
 
 from pipelines.core import duckdb_ext, ducklake
+from pipelines.core.lake import Lake
+from tests.core.test_lake import lake_behaviour
 
 pytestmark = pytest.mark.distributed
 
@@ -147,3 +149,17 @@ def test_a_writer_killed_mid_upload_leaves_the_old_object_whole(s3_server, s3_pr
             1000,
             999,
         )
+
+
+def test_the_s3_lake_behaves_as_the_local_one(s3_server, s3_prefix, monkeypatch):
+    """FLEET_LAKE_URL=s3://bucket/prefix with the usual AWS variables: the same Lake, the same behaviour as on a
+    local folder (tests/core/test_lake.py), and DuckDB reads its files through Lake.prepare."""
+    for name, value in s3_server.env().items():
+        monkeypatch.setenv(name, value)
+    lake = Lake.from_url(s3_prefix + "lake")
+    assert not lake.local and lake.url == s3_prefix + "lake"
+    lake_behaviour(lake)
+    path = lake.conformed_file("plants", "saj", date(2025, 9, 1))
+    with duckdb_ext.connect() as conn:
+        lake.prepare(conn)
+        assert conn.execute("SELECT count(*) FROM read_parquet($f)", {"f": lake.uri(path)}).fetchone()[0] == 1

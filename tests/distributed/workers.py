@@ -165,10 +165,42 @@ def cmd_marts(data_dir: str, day: str, start_at: str, strategy: str) -> dict:
     return report
 
 
+def cmd_pipeline(data_dir: str, day: str, start_at: str, base_url: str) -> dict:
+    """One Dagster run of the whole pipeline (every asset, for `day`) against the SAJ simulator at `base_url`, as a
+    run worker of the distributed profile executes it: the instance from DAGSTER_HOME (Postgres storage, the pools),
+    the lake, warehouse and coordination from the FLEET_* variables, the credentials from SAJ_APP_ID/SAJ_APP_SECRET.
+    `data_dir` is this worker's own FLEET_DATA_DIR: nothing of the run may land there."""
+    import dagster as dg
+
+    from pipelines.resources import build_resources
+    from tests.support import run
+
+    instance = dg.DagsterInstance.get()
+    resources = build_resources(data_dir, saj={"base_url": base_url})
+    print(json.dumps({"ready": True}), flush=True)
+    _wait_until(float(start_at))
+    started = time.monotonic()
+    result = run(partition_key=day, resources=resources, instance=instance, raise_on_error=False)
+    failures = [
+        f"{e.event_type_value} {e.step_key or ''}: {e.message} {getattr(e.event_specific_data, 'error', '')}"[:2000]
+        for e in result.all_events
+        if e.is_failure or e.event_type_value == "RUN_FAILURE"
+    ]
+    checks = [c for c in result.get_asset_check_evaluations() if not c.passed]
+    return {
+        "day": day,
+        "success": result.success,
+        "failures": failures,
+        "failed_checks": sorted(f"{c.asset_key.to_user_string()}:{c.check_name}" for c in checks),
+        "seconds": round(time.monotonic() - started, 3),
+        "run_id": result.run_id,
+    }
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
     if command == "hold-lock":
         cmd_hold_lock(*args)
     else:
-        out = {"token": cmd_token, "slots": cmd_slots, "marts": cmd_marts}[command](*args)
+        out = {"token": cmd_token, "slots": cmd_slots, "marts": cmd_marts, "pipeline": cmd_pipeline}[command](*args)
         print(json.dumps(out), flush=True)

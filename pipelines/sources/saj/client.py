@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+from pipelines.core import stores
 from pipelines.core import transport as kinds
 from pipelines.core.errors import (
     ApiCredentialsError,
@@ -23,8 +23,8 @@ from pipelines.core.errors import (
     logger,
     register_secret,
 )
-from pipelines.core.ratelimit import FileSlotStore, MemorySlotStore, RateLimiter, SlotStore
-from pipelines.core.tokens import FileTokenStore, MemoryTokenStore, TokenProvider, TokenStore
+from pipelines.core.ratelimit import RateLimiter, SlotStore
+from pipelines.core.tokens import TokenProvider, TokenStore
 from pipelines.core.transport import ApiClient, ApiResponse
 from pipelines.sources.saj.auth import parse_token_data, sign
 from pipelines.sources.saj.envelope import classify, hint_for, normalise, total_pages
@@ -159,8 +159,7 @@ class SajClient(ApiClient):
         base_url = base_url.rstrip("/")
         namespace = f"{self.app_id}\n{base_url}"
         if slot_store is None:
-            shared = share_rate_limits and cache_dir is not None
-            slot_store = FileSlotStore(Path(cache_dir) / "ratelimit") if shared else MemorySlotStore()
+            slot_store = stores.slot_store(cache_dir, shared=share_rate_limits)
         limiter = RateLimiter(
             DOCUMENTED_QPS,
             DEFAULT_QPS,
@@ -171,7 +170,7 @@ class SajClient(ApiClient):
             namespace=namespace,
         )
         if token_store is None:
-            token_store = FileTokenStore(Path(cache_dir) / "tokens") if cache_dir is not None else MemoryTokenStore()
+            token_store = stores.token_store(cache_dir)
         tokens = TokenProvider(f"saj\n{namespace}", self._fetch_token, token_store, label=VENDOR)
         super().__init__(base_url, limiter, tokens, **transport)
 

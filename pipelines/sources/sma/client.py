@@ -21,10 +21,10 @@ import base64
 import dataclasses
 import os
 from datetime import date
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from pipelines.core import stores
 from pipelines.core import transport as kinds
 from pipelines.core.errors import (
     ApiCredentialsError,
@@ -35,8 +35,8 @@ from pipelines.core.errors import (
     register_secret,
 )
 from pipelines.core.lake import checked_identifier
-from pipelines.core.ratelimit import FileSlotStore, MemorySlotStore, RateLimiter, SlotStore
-from pipelines.core.tokens import FileTokenStore, MemoryTokenStore, TokenProvider, TokenStore
+from pipelines.core.ratelimit import RateLimiter, SlotStore
+from pipelines.core.tokens import TokenProvider, TokenStore
 from pipelines.core.transport import ApiClient, ApiResponse
 from pipelines.sources.sma.settings import (
     DEFAULT_API_URL,
@@ -112,12 +112,12 @@ class SmaClient(ApiClient):
         api_url = api_url.rstrip("/")
         namespace = f"{self.client_id}\n{api_url}"  # SMA's bucket is per API key
         if slot_store is None:
-            slot_store = FileSlotStore(Path(cache_dir) / "ratelimit") if cache_dir is not None else MemorySlotStore()
+            slot_store = stores.slot_store(cache_dir)
         limiter = RateLimiter(
             PACE_QPS, None, qps_scale=qps_scale, enabled=rate_limit, store=slot_store, namespace=namespace
         )
         if token_store is None:
-            token_store = FileTokenStore(Path(cache_dir) / "tokens") if cache_dir is not None else MemoryTokenStore()
+            token_store = stores.token_store(cache_dir)
         tokens = TokenProvider(f"sma\n{self.client_id}\n{self.auth_url}", self._fetch_token, token_store, label=VENDOR)
         super().__init__(api_url, limiter, tokens, **transport)
 

@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pipelines.core import stores
 from pipelines.core import transport as kinds
 from pipelines.core.errors import (
     ApiCredentialsError,
@@ -38,7 +39,7 @@ from pipelines.core.errors import (
     redact_text,
     register_secret,
 )
-from pipelines.core.ratelimit import FileSlotStore, MemorySlotStore, RateLimiter
+from pipelines.core.ratelimit import RateLimiter
 from pipelines.core.transport import ApiClient, ApiResponse
 from pipelines.sources.solax.settings import CALLS_PER_MINUTE, LOCKOUT_S, REALTIME, VARIABLES
 
@@ -177,7 +178,7 @@ class SolaxClient(ApiClient):
         base_url = base_url.rstrip("/")
         # who shares the budget: the token (hashed: the name of the slot file must not reveal it) and the server
         self.namespace = hashlib.sha256(f"{token_id}\n{base_url}".encode()).hexdigest()[:16]
-        store = FileSlotStore(Path(cache_dir) / "ratelimit") if cache_dir is not None else MemorySlotStore()
+        store = stores.slot_store(cache_dir)
         limiter = RateLimiter(
             {REALTIME: calls_per_minute / 60.0},
             None,

@@ -10,23 +10,24 @@ violations. Every poll is one call, so:
   (9,600 calls a day), 200 get 30 minutes, 1,000 get 2 h 40 min (9,000 calls a day).
 - `cron_schedules(minutes)` spells that interval as cron, exactly: `*/k` where k divides an hour, otherwise
   the minutes of each hour (rounds restart at 00:00 UTC every day, which the plan counts).
-- `CallLedger` keeps the calls of the last 24 hours (per minute) and a lock-out or pause in a small file under
-  the deployment's cache, behind `flock`: the schedule, the CLI and the demo all see the same count, and a
-  process that meets a lock-out stops every other one from calling until it is over.
+- `CallLedger` keeps the calls of the last 24 hours (per minute) and a lock-out or pause in one small record
+  per token, in the store every vendor's tokens live in (`pipelines.core.stores`: a file behind `flock` under
+  the deployment's cache, or PostgreSQL with `FLEET_COORDINATION_URL`): the schedule, the CLI, the demo and
+  every host see the same count, and a process that meets a lock-out stops every other one from calling until
+  it is over.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
 import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
+from pipelines.core import stores
 from pipelines.core.ratelimit import SAFETY
+from pipelines.core.tokens import TokenStore
 from pipelines.sources.solax.settings import SolaxSettings
 
 DAY_MINUTES = 1440
@@ -114,35 +115,21 @@ class LedgerState:
 class CallLedger:
     """The calls a token made in the last 24 hours and when it may call again, shared by every process.
 
-    One JSON file per token and server (`quota-<namespace>.json`, 0600, in a 0700 folder), read and written
-    under an exclusive flock; times are the caller's clock (epoch seconds). A round reads it once and writes it
-    once (its calls counted per minute, a day's worth kept)."""
+    One record per token and server (key `solax-quota` + the namespace, a hash of both), read and written under
+    the store's lock; times are the caller's clock (epoch seconds). A round reads it once and writes it once
+    (its calls counted per minute, a day's worth kept)."""
 
-    def __init__(self, directory: str | os.PathLike, namespace: str) -> None:
-        self.directory = Path(directory)
-        self.path = self.directory / f"quota-{namespace}.json"
+    def __init__(self, directory: str | os.PathLike | None, namespace: str, store: TokenStore | None = None) -> None:
+        self.store = store if store is not None else stores.token_store(directory)
+        self.key = f"solax-quota\n{namespace}"
 
     @contextlib.contextmanager
     def _state(self, write: bool) -> Iterator[dict]:
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            raw = b""
-            while chunk := os.read(fd, 65536):
-                raw += chunk
-            try:
-                state = json.loads(raw) if raw.strip() else {}
-            except ValueError:  # a torn file (a killed writer) only forgets counts: start afresh
-                state = {}
+        with self.store.locked(self.key):
+            state = self.store.load(self.key) or {}  # a torn record (a killed writer) only forgets counts
             yield state
             if write:
-                data = json.dumps(state, sort_keys=True).encode()
-                os.pwrite(fd, data, 0)
-                os.ftruncate(fd, len(data))
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+                self.store.save(self.key, state)
 
     @staticmethod
     def _calls(state: dict, now: float) -> int:

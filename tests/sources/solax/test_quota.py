@@ -82,13 +82,14 @@ def test_the_ledger_is_shared_and_keeps_a_day(tmp_path):
     assert CallLedger(tmp_path / "c", "another token").calls_last_24h(t0 + 400) == 0
     other.block(t0 + 3_660, "SolaX answered code 1")
     assert one.blocked(t0 + 3_000) == (t0 + 3_660, "SolaX answered code 1") and one.blocked(t0 + 3_660) is None
-    assert stat.S_IMODE(one.path.stat().st_mode) == 0o600 and stat.S_IMODE(one.path.parent.stat().st_mode) == 0o700
-    assert "token" not in json.loads(one.path.read_text())  # counts, instants and uploads only
+    path = one.store.path(one.key)  # the embedded profile: a private file under the cache
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert "token" not in json.loads(path.read_text())  # counts, instants and uploads only
 
 
 def test_a_torn_ledger_starts_afresh(tmp_path):
     ledger = CallLedger(tmp_path, "ns")
-    ledger.path.write_text('{"minutes": {"29')  # a writer killed mid-write
+    ledger.store.path(ledger.key).write_text('{"minutes": {"29')  # a writer killed mid-write
     assert ledger.calls_last_24h(1e9) == 0
     ledger.record_round(1e9, 1e9, 3, {})
     assert ledger.calls_last_24h(1e9) == 3
