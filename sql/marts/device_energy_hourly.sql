@@ -13,12 +13,7 @@ CREATE TABLE IF NOT EXISTS device_energy_hourly (
     device_type            INTEGER,
     pv_scope               VARCHAR,
     has_battery            BOOLEAN,
-    pv_kwh                 DOUBLE,
-    load_kwh               DOUBLE,
-    grid_import_kwh        DOUBLE,
-    grid_export_kwh        DOUBLE,
-    battery_charge_kwh     DOUBLE,
-    battery_discharge_kwh  DOUBLE,
+    -- @columns energies
     samples                INTEGER,
     expected_samples       INTEGER,
     coverage               DOUBLE
