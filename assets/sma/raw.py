@@ -44,6 +44,15 @@ def _begun(plant: Plant, day: date) -> bool:
     return day <= datetime.now(plant.zone).date()
 
 
+def _day_plants(lake: LakeResource, day: date, with_devices: bool = True) -> tuple[DayLanding, list[Plant]]:
+    """The day's landing, its fleet snapshot's problems already refused (named, not skipped in silence), and
+    the snapshot's plants whose local day has begun: what every per-plant asset asks about."""
+    fleet = load_fleet(lake.lake, day, with_devices=with_devices)
+    landing = DayLanding(day)
+    landing.refuse(fleet.problems)
+    return landing, [plant for plant in fleet.plants if _begun(plant, day)]
+
+
 def raw_plants(context: dg.AssetExecutionContext, client: SmaClient, lake: LakeResource):
     @functools.cache  # once per run, from inside the landing (which counts the calls)
     def fleet() -> tuple[ApiResponse, list[str]]:
@@ -123,10 +132,7 @@ def _device_ids(lists) -> tuple[dict[str, str], list[Exception]]:
 
 def raw_energy_balance(context: dg.AssetExecutionContext, client: SmaClient, lake: LakeResource):
     def fetch_day(day: date) -> DayLanding:
-        fleet = load_fleet(lake.lake, day, with_devices=False)
-        landing = DayLanding(day)
-        landing.refuse(fleet.problems)
-        plants = [plant for plant in fleet.plants if _begun(plant, day)]
+        landing, plants = _day_plants(lake, day, with_devices=False)
         for plant, outcome in client.fan_out(lambda plant: client.energy_balance(plant.plant_id, day), plants):
             landing.add(plant.plant_id, None, outcome)
         return landing
@@ -136,13 +142,10 @@ def raw_energy_balance(context: dg.AssetExecutionContext, client: SmaClient, lak
 
 def raw_device_sets(context: dg.AssetExecutionContext, client: SmaClient, lake: LakeResource):
     def fetch_day(day: date) -> DayLanding:
-        fleet = load_fleet(lake.lake, day)
-        landing = DayLanding(day)
-        landing.refuse(fleet.problems)
+        landing, plants = _day_plants(lake, day)
         asks = [
             (device, set_type)
-            for plant in fleet.plants
-            if _begun(plant, day)
+            for plant in plants
             for device in plant.devices
             if device.active_on(day)
             for set_type in device.energy_sets
@@ -156,10 +159,7 @@ def raw_device_sets(context: dg.AssetExecutionContext, client: SmaClient, lake: 
 
 def raw_logs(context: dg.AssetExecutionContext, client: SmaClient, lake: LakeResource):
     def fetch_day(day: date) -> DayLanding:
-        fleet = load_fleet(lake.lake, day)
-        landing = DayLanding(day)
-        landing.refuse(fleet.problems)
-        plants = [plant for plant in fleet.plants if _begun(plant, day)]
+        landing, plants = _day_plants(lake, day)
         logs: list = [(plant.plant_id, None, lambda d, p=plant.plant_id: client.plant_logs(p, d)) for plant in plants]
         logs += [
             (plant.plant_id, device.device_id, lambda d, i=device.device_id: client.device_logs(i, d))

@@ -10,7 +10,7 @@ polled stays empty and says so: it cannot be fetched afterwards.
 
 import dagster as dg
 
-from pipelines.core.landing import RAW_COLUMNS, raw_check_spec, skip_reason, skipped
+from pipelines.core.landing import RAW_COLUMNS, raw_check_spec, refused_check, skip_reason, skipped
 from pipelines.core.partitions import daily_partitions, days_of
 from pipelines.core.resources import LakeResource, VendorsResource
 from pipelines.sources.solax.poller import RAW_ASSET, VENDOR, day_summary
@@ -56,17 +56,7 @@ def raw_realtime(context: dg.AssetExecutionContext, lake: LakeResource, vendors:
             "per_day": dg.MetadataValue.json({d.isoformat(): s for d, s in summaries.items() if len(days) <= 31}),
             "path": dg.MetadataValue.path(str(lake.lake.table_dir("raw", VENDOR, RAW_ASSET))),
         },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="nothing_refused",
-                passed=not refused,
-                severity=dg.AssetCheckSeverity.ERROR,
-                description=("Refused by SolaX (fix the sites file or the dongle's account): " + "; ".join(refused[:5]))
-                if refused
-                else None,
-                metadata={"refused": dg.MetadataValue.md("\n".join(f"- {r}" for r in refused[:200]) or "none")},
-            )
-        ],
+        check_results=[refused_check(refused, "Refused by SolaX (fix the sites file or the dongle's account)")],
     )
 
 

@@ -223,17 +223,21 @@ def land(
             + "\n".join(refused[:200])
         )
     context.log.info(f"{vendor}/{asset}: landed {rows} responses for {len(days) - len(skipped)} day(s)")
-    check = dg.AssetCheckResult(
+    check = refused_check(refused, "Refused (fix at the source, then re-materialise)", asset_key)
+    return dg.MaterializeResult(asset_key=asset_key, metadata=metadata, check_results=[check])
+
+
+def refused_check(refused: list[str], what_to_do: str, asset_key: dg.AssetKey | None = None) -> dg.AssetCheckResult:
+    """The raw asset's `nothing_refused` check: an error naming the first refusals after `what_to_do`, passed
+    when nothing was refused; every refusal (up to 200) in its metadata."""
+    return dg.AssetCheckResult(
         asset_key=asset_key,
         check_name=NOTHING_REFUSED,
         passed=not refused,
         severity=dg.AssetCheckSeverity.ERROR,
-        description=("Refused (fix at the source, then re-materialise): " + "; ".join(refused[:5]))
-        if refused
-        else None,
+        description=(f"{what_to_do}: " + "; ".join(refused[:5])) if refused else None,
         metadata={"refused": dg.MetadataValue.md("\n".join(f"- {r}" for r in refused[:200]) or "none")},
     )
-    return dg.MaterializeResult(asset_key=asset_key, metadata=metadata, check_results=[check])
 
 
 # --- fleet snapshots ------------------------------------------------------------------------------------

@@ -25,12 +25,42 @@ _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _TABLE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
+# The column groups several marts carry, written once: in a CREATE TABLE, a line `-- @columns <group>` stands
+# for the group's columns, each `<name> DOUBLE,` in this order, so the tables that hold the same energies
+# declare them with the same names, order and type (check_shape reads the expanded statement too).
+ENERGIES = ("pv_kwh", "load_kwh", "grid_import_kwh", "grid_export_kwh", "battery_charge_kwh", "battery_discharge_kwh")
+FLOWS = (
+    "pv_to_load_kwh",
+    "pv_to_battery_kwh",
+    "pv_to_grid_kwh",
+    "grid_to_load_kwh",
+    "grid_to_battery_kwh",
+    "battery_to_load_kwh",
+    "battery_to_grid_kwh",
+)
+COLUMN_GROUPS = {"energies": ENERGIES, "flows": FLOWS}
+_COLUMNS = re.compile(r"^(\s*)-- @columns ([a-z_]+)\s*$")
+
+
+def _expand(line: str) -> list[str]:
+    """A `-- @columns <group>` line as the group's column definitions (an unknown group is an error, not a
+    comment: the table would silently lack its columns); any other line as it is."""
+    match = _COLUMNS.match(line)
+    if not match:
+        return [line]
+    indent, group = match.groups()
+    if group not in COLUMN_GROUPS:
+        raise KeyError(f"unknown column group {group!r} (known: {sorted(COLUMN_GROUPS)})")
+    return [f"{indent}{name} DOUBLE," for name in COLUMN_GROUPS[group]]
+
+
 def sql_statements(relpath: str) -> list[str]:
-    """The statements of a SQL file (split on `;` at the end of a line; comments stripped)."""
+    """The statements of a SQL file (split on `;` at the end of a line; `-- @columns` groups expanded, other
+    comments stripped)."""
     path = (SQL_DIR / relpath).resolve()
     if SQL_DIR not in path.parents:
         raise ValueError(f"not a model SQL file: {relpath!r}")
-    lines = [line for line in path.read_text().splitlines() if not line.lstrip().startswith("--")]
+    lines = [x for line in path.read_text().splitlines() for x in _expand(line) if not x.lstrip().startswith("--")]
     statements = re.split(r";\s*$", "\n".join(lines), flags=re.MULTILINE)
     return [s.strip() for s in statements if s.strip()]
 

@@ -13,12 +13,7 @@ CREATE TABLE IF NOT EXISTS device_energy_hourly (
     device_type            INTEGER,
     pv_scope               VARCHAR,
     has_battery            BOOLEAN,
-    pv_kwh                 DOUBLE,
-    load_kwh               DOUBLE,
-    grid_import_kwh        DOUBLE,
-    grid_export_kwh        DOUBLE,
-    battery_charge_kwh     DOUBLE,
-    battery_discharge_kwh  DOUBLE,
+    -- @columns energies
     samples                INTEGER,
     expected_samples       INTEGER,
     coverage               DOUBLE
@@ -34,12 +29,9 @@ SELECT
     any_value(device_type)                                  AS device_type,
     any_value(pv_scope)                                     AS pv_scope,
     bool_or(has_battery)                                    AS has_battery,
-    sum(pv_kwh)                                             AS pv_kwh,
-    sum(load_kwh)                                           AS load_kwh,
-    sum(grid_import_kwh)                                    AS grid_import_kwh,
-    sum(grid_export_kwh)                                    AS grid_export_kwh,
-    sum(battery_charge_kwh)                                 AS battery_charge_kwh,
-    sum(battery_discharge_kwh)                              AS battery_discharge_kwh,
+    -- each energy summed over the hour, under its own name (COLUMNS keeps it; the INSERT is BY NAME)
+    sum(COLUMNS(['pv_kwh', 'load_kwh', 'grid_import_kwh', 'grid_export_kwh', 'battery_charge_kwh',
+                 'battery_discharge_kwh'])),
     -- a value the API sent damaged, null or missing is unknown, not 0: its hour is incomplete
     count(*) FILTER (WHERE readable)                        AS samples,
     -- the hour's intervals: 3600 / the interval (SAJ: 12), or the intervals there are where they vary in length

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from simulator import Fleet
+from simulator.core import physics
 from tests.conftest import get_fleet
 
 YEAR = [date(2025, 1, 1) + timedelta(days=i) for i in range(365)]
@@ -19,15 +20,7 @@ YEAR = [date(2025, 1, 1) + timedelta(days=i) for i in range(365)]
 DAYS = sorted(set(YEAR[::4]) | {date(2025, 3, 30), date(2025, 10, 26), date(2025, 4, 6), date(2025, 10, 5)})
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)  # the whole of 2025 is in the past
 TERMS = ["pv_w", "load_w", "grid_import_w", "grid_export_w", "battery_charge_w", "battery_discharge_w"]
-FLOWS = [
-    "pv_to_load_w",
-    "pv_to_battery_w",
-    "pv_to_grid_w",
-    "grid_to_load_w",
-    "grid_to_battery_w",
-    "battery_to_load_w",
-    "battery_to_grid_w",
-]
+FLOWS = [f"{f}_w" for f in physics.FLOWS]  # the truth's flow columns, in W
 # sha256 of a year of the plants' per-interval physics (pv, load, imp, exp, chg, dis, soc of the padded day
 # arrays behind the truth frames, int64, day after day), computed before the time-of-use switch existed:
 # with it off, the plants that run it when it is on are unchanged

@@ -99,25 +99,24 @@ def is_too_frequent(code: int | None, msg: str | None) -> bool:
     return code == TOO_FREQUENT_CODE and bool(msg) and bool(_TOO_FREQUENT.search(msg or ""))
 
 
+# what the client does about a documented code (the first group that holds it); any other code is kinds.OTHER
+_KIND_OF_CODES = (
+    (TOKEN_CODES, kinds.TOKEN),
+    (CREDENTIAL_CODES, kinds.CREDENTIALS),
+    (PERMISSION_CODES, kinds.PERMISSION),
+    (PARAMETER_CODES, kinds.PARAMETER),
+    (TRANSIENT_CODES, kinds.TRANSIENT),
+    (DEVICE_TIMEOUT_CODES, kinds.SLOW_DEVICE),
+)
+
+
 def classify(code: int | None, msg: str | None) -> str:
     """What a code means for the client (the kinds of `pipelines.core.transport`)."""
     if is_success(code):
         return kinds.OK
     if code == TOO_FREQUENT_CODE:
         return kinds.RATE if is_too_frequent(code, msg) else kinds.PARAMETER
-    if code in TOKEN_CODES:
-        return kinds.TOKEN
-    if code in CREDENTIAL_CODES:
-        return kinds.CREDENTIALS
-    if code in PERMISSION_CODES:
-        return kinds.PERMISSION
-    if code in PARAMETER_CODES:
-        return kinds.PARAMETER
-    if code in TRANSIENT_CODES:
-        return kinds.TRANSIENT
-    if code in DEVICE_TIMEOUT_CODES:
-        return kinds.SLOW_DEVICE
-    return kinds.OTHER
+    return next((kind for codes, kind in _KIND_OF_CODES if code in codes), kinds.OTHER)
 
 
 def total_pages(env: Envelope, page_size: int) -> int:

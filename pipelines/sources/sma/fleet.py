@@ -9,6 +9,7 @@ street, as SMA's portal lets owners name plants): nothing here logs them.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -76,19 +77,26 @@ def answers(table, endpoint: str):
                 continue
 
 
+def _identified(items: object, key: str, what: str, problems: list[str]) -> Iterator[tuple[str, dict]]:
+    """The objects of a list answer with their identifier (`key`), checked safe for paths and SQL; an unsafe
+    one is named in `problems` and left out, never used."""
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        try:
+            identifier = checked_identifier(item.get(key), what, VENDOR.upper())
+        except UnsafeIdentifierError as exc:
+            problems.append(str(exc))
+            continue
+        yield identifier, item
+
+
 def parse_plants(body: object) -> tuple[list[Plant], list[str]]:
     """The plants of a /v1/plants answer with their time zones; refused ones named."""
     plants: dict[str, Plant] = {}
     problems: list[str] = []
     items = body.get("plants") if isinstance(body, dict) else None
-    for item in items if isinstance(items, list) else []:
-        if not isinstance(item, dict):
-            continue
-        try:
-            plant_id = checked_identifier(item.get("plantId"), "plant id", VENDOR.upper())
-        except UnsafeIdentifierError as exc:
-            problems.append(str(exc))
-            continue
+    for plant_id, item in _identified(items, "plantId", "plant id", problems):
         plant = Plant(plant_id, item.get("timezone"))
         try:
             _ = plant.zone
@@ -116,14 +124,8 @@ def load_fleet(lake: Lake, day: date, with_devices: bool = True) -> Fleet:
     }
     by_plant = {row["plant_id"]: body for row, body in answers(devices_table, "v1/plants/{plantId}/devices/lean")}
     for plant in plants:
-        for item in (by_plant.get(plant.plant_id) or {}).get("devices") or []:
-            if not isinstance(item, dict):
-                continue
-            try:
-                device_id = checked_identifier(item.get("deviceId"), "device id", VENDOR.upper())
-            except UnsafeIdentifierError as exc:
-                problems.append(str(exc))
-                continue
+        items = (by_plant.get(plant.plant_id) or {}).get("devices")
+        for device_id, item in _identified(items, "deviceId", "device id", problems):
             plant.devices.append(
                 Device(device_id, plant.plant_id, sets.get(device_id, ()), _local_time(item.get("deactivatedAt")))
             )

@@ -13,20 +13,12 @@ from __future__ import annotations
 
 import pytest
 
+from assets.checks import FLOWS
 from simulator.core.physics import flows
 from tests.assets.sma.conftest import run_days
 from tests.simulator.tou import trading_days
 from tests.support import ENERGIES, query
 
-FLOWS = (
-    "pv_to_load_kwh",
-    "pv_to_battery_kwh",
-    "pv_to_grid_kwh",
-    "grid_to_load_kwh",
-    "grid_to_battery_kwh",
-    "battery_to_load_kwh",
-    "battery_to_grid_kwh",
-)
 TERMS = ("pv_kwh", "load_kwh", "battery_charge_kwh", "battery_discharge_kwh")
 
 

@@ -16,21 +16,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from assets.checks import CHECKS, run_check
+from assets.checks import CHECKS, ENERGY, FLOWS, run_check
 from tests.simulator.tou import trading_days
 from tests.sources.solax.walk import Walker
 from tests.support import build_models, query
-
-TERMS = ["pv_kwh", "load_kwh", "grid_import_kwh", "grid_export_kwh", "battery_charge_kwh", "battery_discharge_kwh"]
-FLOWS = [
-    "pv_to_load_kwh",
-    "pv_to_battery_kwh",
-    "pv_to_grid_kwh",
-    "grid_to_load_kwh",
-    "grid_to_battery_kwh",
-    "battery_to_load_kwh",
-    "battery_to_grid_kwh",
-]
 
 
 @pytest.mark.parametrize("index", [4, 5])  # Munich's hybrid; Newcastle's PV inverter and X1-AC
@@ -58,10 +47,10 @@ def test_a_trading_day_through_the_marts(make_solax, tmp_path, index):
     ).iloc[0]
     truth = fleet.plant_day(plant.plant_id, day)
     assert model.energy_basis == "samples" and model.coverage == pytest.approx(1.0)
-    t = {c: float(truth[c].astype(float).sum()) for c in TERMS + FLOWS}
+    t = {c: float(truth[c].astype(float).sum()) for c in ENERGY + FLOWS}
     assert t["grid_to_battery_kwh"] > 0.5 and t["battery_to_grid_kwh"] > 0.5, "the truth's day trades"
     errors = {}
-    for term in TERMS:  # the day within 1 %
+    for term in ENERGY:  # the day within 1 %
         errors[term] = model[term] - t[term]
         assert abs(errors[term]) <= max(0.01 * t[term], 0.02), (term, model[term], t[term])
     for flow in FLOWS:  # each flow within 3 % (or 0.05 kWh): the dongles' 5 minutes are not the truth's
