@@ -8,6 +8,9 @@
 - otherwise, with a cache folder: files behind `flock` under it (the embedded default: the processes of one machine);
 - without one: in memory (one client alone: tests, a script).
 
+A token store holds small JSON records under a lock, one per key; besides tokens it keeps SolaX's call ledger
+(`pipelines.sources.solax.quota.CallLedger`), the count of a token's daily quota every host must share.
+
 `shared=False` asks for a schedule of the client's own (a rate limit not shared with other clients), whatever
 the profile. Every vendor's resources call these functions; none chooses a store itself.
 """
