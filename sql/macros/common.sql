@@ -18,11 +18,16 @@ CREATE OR REPLACE TEMP MACRO utc_candidates(tz, ts_local) AS list_sort(list_dist
      timezone('UTC', ts_local - utc_offset(tz, timezone(tz, ts_local) + INTERVAL 3 HOUR))],
     lambda c: timezone(tz, c) = ts_local)));
 
+-- The instant of a local stamp among its `candidates` (utc_candidates): `second` picks the later one of a
+-- repeated stamp; a skipped stamp is read with the zone's offset after the jump.
+CREATE OR REPLACE TEMP MACRO pick_utc(candidates, tz, ts_local, second) AS CASE
+    WHEN len(candidates) = 0 THEN timezone(tz, ts_local)
+    WHEN second THEN candidates[-1]
+    ELSE candidates[1] END;
+
 -- The instant of a local stamp: `second` picks the later one of a repeated stamp.
-CREATE OR REPLACE TEMP MACRO local_to_utc(tz, ts_local, second) AS CASE
-    WHEN len(utc_candidates(tz, ts_local)) = 0 THEN timezone(tz, ts_local)
-    WHEN second THEN utc_candidates(tz, ts_local)[-1]
-    ELSE utc_candidates(tz, ts_local)[1] END;
+CREATE OR REPLACE TEMP MACRO local_to_utc(tz, ts_local, second) AS
+    pick_utc(utc_candidates(tz, ts_local), tz, ts_local, second);
 
 -- An instant from a stamp with a zone ("2025-09-02T03:40:00Z", "2025-08-27T03:40Z", "2025-09-02 11:40:00+08:00"),
 -- or, when the stamp has none ("2025-09-02 11:40:00"), read as wall-clock time in the zone `tz`.
@@ -47,13 +52,20 @@ CREATE OR REPLACE TEMP MACRO duration_minutes(txt) AS CASE WHEN txt IS NOT NULL 
 -- identical copies are the two instants: a night hour's samples can be equal.) A repeated stamp sent once is
 -- ambiguous: it takes the instant the response's order suggests (after the clock went back: the later one)
 -- and is flagged.
+-- (A day's samples share a few hundred stamps: each distinct stamp of a zone is converted once, since time
+-- zone arithmetic is most of this macro's cost.)
 CREATE OR REPLACE TEMP MACRO with_utc(samples) AS TABLE
-WITH stamped AS (
-    SELECT *, len(utc_candidates(time_zone, ts_local)) = 2 AS repeated,
-           count(*) OVER (PARTITION BY response_id, ts_local) AS sent,
-           row_number() OVER (PARTITION BY response_id, ts_local, payload ORDER BY seq) AS same_payload
-    FROM query_table(samples)
-    WHERE ts_local IS NOT NULL AND time_zone IS NOT NULL
+WITH stamps AS (
+    SELECT time_zone, ts_local, utc_candidates(time_zone, ts_local) AS candidates
+    FROM (SELECT DISTINCT time_zone, ts_local FROM query_table(samples)
+          WHERE ts_local IS NOT NULL AND time_zone IS NOT NULL)
+),
+stamped AS (
+    SELECT s.*, c.candidates, len(c.candidates) = 2 AS repeated,
+           count(*) OVER (PARTITION BY s.response_id, s.ts_local) AS sent,
+           row_number() OVER (PARTITION BY s.response_id, s.ts_local, s.payload ORDER BY s.seq) AS same_payload
+    FROM query_table(samples) AS s
+    JOIN stamps AS c ON c.time_zone = s.time_zone AND c.ts_local = s.ts_local
 ),
 once AS (
     SELECT * EXCLUDE (sent, same_payload) FROM stamped
@@ -74,8 +86,8 @@ rewound AS (
                   OVER (PARTITION BY response_id) AS rewind_seq
     FROM copies
 )
-SELECT * EXCLUDE (repeated, copies, keyed, nth_by_order, nth_by_key, prev_local, rewind_seq, payload),
-       local_to_utc(time_zone, ts_local, CASE
+SELECT * EXCLUDE (candidates, repeated, copies, keyed, nth_by_order, nth_by_key, prev_local, rewind_seq, payload),
+       pick_utc(candidates, time_zone, ts_local, CASE
            WHEN NOT repeated THEN false
            WHEN copies >= 2 THEN (CASE WHEN keyed = copies THEN nth_by_key ELSE nth_by_order END) >= 2
            ELSE coalesce(seq >= rewind_seq, false) END) AS ts_utc,
