@@ -38,7 +38,7 @@ from datetime import date
 import dagster as dg
 import pyarrow as pa
 
-from assets.staging import StagingSet, connect
+from assets.staging import StagingSet, connect, schema_session
 from pipelines.core import warehouse as wh
 from pipelines.core.lake import Lake
 from pipelines.core.partitions import backfill_policy, daily_partitions, days_of
@@ -96,12 +96,9 @@ def build_day(lake: Lake, vendor: VendorModels, table: str, day: date) -> pa.Tab
 
 @functools.cache
 def _schema(vendor: VendorModels, table: str) -> pa.Schema:
-    conn = connect(vendor.name)
-    try:
+    with schema_session(vendor.name) as conn:
         _load_inputs(conn, None, vendor, table, date(2000, 1, 1))
         return wh.query_arrow(conn, vendor.sql(table), {"day": date(2000, 1, 1)}).schema
-    finally:
-        conn.close()
 
 
 def conformed_schema(vendors: Iterable[VendorModels], table: str) -> pa.Schema:

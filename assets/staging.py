@@ -15,9 +15,11 @@ D, and `previous` loads the vendor's staging tables of the latest earlier day as
 still open then); absent, the SQL declares its empty shape itself (`CREATE TEMP TABLE IF NOT EXISTS`).
 """
 
+import contextlib
 import functools
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -62,6 +64,23 @@ def connect(vendor: str) -> duckdb.DuckDBPyConnection:
     return conn
 
 
+_SCHEMA_LOCK = threading.RLock()  # re-entrant: a table's schema needs the schemas of the tables it joins
+
+
+@functools.cache
+def _schema_connection(vendor: str) -> duckdb.DuckDBPyConnection:
+    return connect(vendor)
+
+
+@contextlib.contextmanager
+def schema_session(vendor: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The vendor's in-memory session in which its tables' schemas are worked out over empty inputs, one per
+    process, used by one thread at a time: starting a session (the macros) costs more than the queries, and a
+    session per table made the schemas ~4 s of every run."""
+    with _SCHEMA_LOCK:
+        yield _schema_connection(vendor)
+
+
 class StagingSet:
     """A vendor's staging tables, and how to build each for a day."""
 
@@ -76,15 +95,12 @@ class StagingSet:
     def empty_schema(self, name: str) -> pa.Schema:
         """The schema of a staging table, from running its SQL over empty inputs (for days without a file)."""
         spec = self.tables[name]
-        conn = connect(spec.vendor)
-        try:
+        with schema_session(spec.vendor) as conn:
             for raw in spec.raw:
                 wh.load_table(conn, raw, [], RAW_SCHEMA)
             for staged in spec.staged:
                 wh.load_table(conn, staged, [], self.empty_schema(staged))
             return wh.query_arrow(conn, spec.sql, self.params(date(2000, 1, 1))).schema
-        finally:
-            conn.close()
 
     def build_day(self, lake: Lake, name: str, day: date) -> pa.Table:
         """Parse one day of a staging table from the lake and write its Parquet file. Returns the rows."""
