@@ -54,10 +54,12 @@ def day_chart_png(conn, day: date) -> bytes | None:
         hours = plants[plant_id]
         h = [r[0] + 0.5 for r in hours]
         val = lambda i, hours=hours: [r[i] or 0.0 for r in hours]  # noqa: E731 - NULL (not measured) is drawn as 0
-        ax.bar(h, val(3), width=0.8, color=COLORS["import"], label="grid import")
-        ax.bar(h, [-v for v in val(4)], width=0.8, color=COLORS["export"], label="grid export")
-        ax.bar(h, val(6), width=0.4, color=COLORS["discharge"], label="battery discharge")
-        ax.bar(h, [-v for v in val(5)], width=0.4, color=COLORS["charge"], label="battery charge")
+        # each series one filled step patch per hour, not a bar artist per hour: drawing is what the chart costs
+        edges = [r[0] for r in hours] + [hours[-1][0] + 1]
+        ax.stairs(val(3), edges, fill=True, color=COLORS["import"], label="grid import")
+        ax.stairs([-v for v in val(4)], edges, fill=True, color=COLORS["export"], label="grid export")
+        ax.stairs(val(6), edges, fill=True, color=COLORS["discharge"], alpha=0.8, label="battery discharge")
+        ax.stairs([-v for v in val(5)], edges, fill=True, color=COLORS["charge"], alpha=0.8, label="battery charge")
         ax.plot(h, val(1), color=COLORS["pv"], lw=2.2, label="PV production")
         metered = any(r[2] is not None for r in hours)
         if metered:
@@ -94,7 +96,15 @@ def day_chart_png(conn, day: date) -> bytes | None:
         y=1 - 0.12 / fig.get_figheight(),
         va="top",
     )
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.75 / fig.get_figheight()))
+    # fixed margins: tight_layout measured every tick label first, a second full draw (~0.8 s of the ~1.7 s)
+    fig.subplots_adjust(
+        left=0.07,
+        right=0.98,
+        bottom=0.45 / fig.get_figheight(),
+        top=1 - 0.95 / fig.get_figheight(),
+        hspace=0.45,
+        wspace=0.16,
+    )
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=80)
     plt.close(fig)
