@@ -82,6 +82,7 @@ SURNAMES = [
 MODEL_PREFIX = {"R5": "R5X", "R6": "R6I", "H2": "H2T", "HS2": "HSS", "AS1": "AS1"}
 STRING_MODELS = {"R6"}  # models whose minute uploadData numbers come as strings
 
+ALARM_HORIZON_S = 3600.0  # how far ahead of now the alarm timeline is generated (Fleet.alarms)
 ALARM_CODES = [  # (code, name, level, battery only)
     (1001, "Grid Over-Voltage", 1, False),
     (1002, "Grid Under-Voltage", 1, False),
@@ -257,7 +258,11 @@ class Fleet:
         self._slot_store: dict[int, dict] = {}
         self._inputs_cache: OrderedDict = OrderedDict()
         self._day_cache: OrderedDict = OrderedDict()
+        # two days of every plant (today and yesterday, asked in turn by plant): a smaller cache evicted each
+        # plant's day before its next request needed it, and the server recomputed it for every request
+        self._day_cache_size = max(256, 2 * P)
         self._alarms_cache = None
+        self._alarm_timeline: tuple[float, list] | None = None  # (generated up to, the timeline)
 
     # ------------------------------------------------------------------ fleet layout
     def _build(self, n: int, devices: int | None = None):
@@ -592,7 +597,7 @@ class Fleet:
         out["gaps"] = gaps
         with self._lock:
             self._day_cache[key] = out
-            if len(self._day_cache) > 256:
+            if len(self._day_cache) > self._day_cache_size:
                 self._day_cache.popitem(last=False)
         return out
 
@@ -673,23 +678,35 @@ class Fleet:
 
     # ------------------------------------------------------------------ alarms
     def alarms(self) -> list[Alarm]:
-        now = self.now
-        key = int(now.timestamp())  # a real clock regenerates at most once a second
+        """Every alarm begun before now, ended_at None while it lasts (oldest first)."""
+        t_now = self.now.timestamp()
+        key = int(t_now)  # a real clock cuts the timeline again at most once a second
         if self._alarms_cache is None or self._alarms_cache[0] != key:
-            self._alarms_cache = (key, self._gen_alarms(now))
+            if self._alarm_timeline is None or t_now >= self._alarm_timeline[0]:
+                # The timeline is generated ALARM_HORIZON_S ahead and cut at `now` on each call: generating
+                # it costs ~1 s for 2,000 devices, which per second of a real clock starved the server.
+                horizon = t_now + ALARM_HORIZON_S
+                self._alarm_timeline = (horizon, self.alarm_timeline(horizon))
+            begun = []
+            for t0, end, a in self._alarm_timeline[1]:
+                if t0 < t_now:
+                    begun.append(a if end <= t_now else dataclasses.replace(a, ended_at=None))  # not ended yet
+            self._alarms_cache = (key, begun)
         return list(self._alarms_cache[1])
 
-    def _gen_alarms(self, now: datetime) -> list[Alarm]:
+    def alarm_timeline(self, until: float) -> list[tuple[float, float, Alarm]]:
+        """Every alarm that begins before `until` (epoch seconds), as (when it began, unrounded; when it ends;
+        the alarm as it is once ended), oldest first. The timeline does not depend on the clock: a timeline to
+        a later horizon begins with the same alarms."""
         out = []
         t_start = datetime.combine(self.start_date, time(0), tzinfo=timezone.utc).timestamp()
-        t_now = now.timestamp()
         for dev in self.devices:
             plant = self.plant(dev.plant_id)
             rng = np.random.default_rng([self.seed, dev.index, 0xA1A2])
             codes = [c for c in ALARM_CODES if dev.device_type != 0 or not c[3]]
             t = t_start + float(rng.exponential(20 * 86400))
             events = []
-            while t < t_now:
+            while t < until:
                 code = codes[int(rng.integers(len(codes)))]
                 r = float(rng.random())
                 if r < 0.6:
@@ -704,29 +721,27 @@ class Fleet:
                 # Long-lasting faults on a fixed timeline (every ~4 days, 1-3.5 days long), so that at any
                 # moment some alarms are open, and the same ones on every run: they close in time, never vanish.
                 k, period = 0, 4 * 86400.0
-                while (st := t_start + k * period + _u(self.seed, "openst", dev.sn, k) * period) < t_now:
+                while (st := t_start + k * period + _u(self.seed, "openst", dev.sn, k) * period) < until:
                     code = codes[_h(self.seed, "opencode", dev.sn, k) % len(codes)]
                     events.append((st, (1 + 2.5 * _u(self.seed, "opendur", dev.sn, k)) * 86400, code))
                     k += 1
-            for st, dur, code in events:
-                st = float(int(st // 60) * 60)
+            for t0, dur, code in events:
+                st = float(int(t0 // 60) * 60)
                 started = datetime.fromtimestamp(st, timezone.utc)
                 en = st + max(60.0, float(int(dur // 60) * 60))
-                ended = datetime.fromtimestamp(en, timezone.utc) if en <= t_now else None
                 aid = hashlib.sha1(f"{dev.sn}|{code[0]}|{int(st)}".encode()).hexdigest()[:20].upper()
-                out.append(
-                    Alarm(
-                        alarm_id=aid,
-                        device_sn=dev.sn,
-                        plant_id=plant.plant_id,
-                        alarm_code=code[0],
-                        alarm_name=code[1],
-                        alarm_level=code[2],
-                        started_at=started,
-                        ended_at=ended,
-                    )
+                alarm = Alarm(
+                    alarm_id=aid,
+                    device_sn=dev.sn,
+                    plant_id=plant.plant_id,
+                    alarm_code=code[0],
+                    alarm_name=code[1],
+                    alarm_level=code[2],
+                    started_at=started,
+                    ended_at=datetime.fromtimestamp(en, timezone.utc),
                 )
-        out.sort(key=lambda a: (a.started_at, a.device_sn))
+                out.append((t0, en, alarm))
+        out.sort(key=lambda x: (x[2].started_at, x[2].device_sn))
         return out
 
     # ------------------------------------------------------------------ description

@@ -330,8 +330,7 @@ class SolaxView:
                 # draw to a horizon a month ahead serves every upload before it.
                 horizon = t + 30 * 86400
                 spans: dict[str, list] = {}
-                for a in self.fleet._gen_alarms(datetime.fromtimestamp(horizon, timezone.utc)):
-                    end = a.ended_at.timestamp() if a.ended_at else float("inf")
+                for _, end, a in self.fleet.alarm_timeline(horizon):
                     spans.setdefault(a.device_sn, []).append(
                         (a.started_at.timestamp(), end, a.alarm_level, a.alarm_code in BATTERY_CODES)
                     )
