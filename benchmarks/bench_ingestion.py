@@ -22,7 +22,8 @@ come from the snapshot), two uploadData per inverter (its minute data and its da
 with a load monitor, one getPlantStatisticsData per plant, two alarmList, and getDeviceAlarmList where the alarm
 history needs it: the open alarms of each device with one pending, the recovered ones of each device with a closed
 alarm in the 90-day window (an ended day) or with one that started and closed today (the intraday refresh; from
-the simulator's truth). The calls actually made per endpoint are printed beside them; the last line reads
+the simulator's truth). The calls actually made per endpoint are printed beside them, and where the run's seconds went (each layer's
+steps, from Dagster's event log, and what no step accounts for: the run's start and end); the last line reads
 `<case>: measured <s> s, floor <s> s, ratio <r>`. Results: benchmarks/out/ingestion-<case>-<plants>.json.
 """
 
@@ -145,29 +146,56 @@ def floor_seconds(needed: dict[str, int]) -> dict[str, float]:
     return {e: n / (SAFETY * (DOCUMENTED_QPS.get(e) or DEFAULT_QPS)) for e, n in needed.items()}
 
 
-def run_graph(env: dict, first: date, last: date) -> tuple[bool, float, str]:
-    """The whole graph for [first, last] in one run, in a child process (fresh imports); (ok, seconds, errors)."""
+def run_graph(env: dict, first: date, last: date) -> tuple[bool, float, str, dict[str, float]]:
+    """The whole graph for [first, last] in one run, in a child process (fresh imports); (ok, seconds, errors,
+    seconds per step from Dagster's event log)."""
     code = f"""
-import time, warnings
+import json, time, warnings
 warnings.filterwarnings("ignore")
 import dagster as dg
 from pipelines.definitions import defs
+instance = dg.DagsterInstance.get()
 t0 = time.perf_counter()
 result = defs.resolve_job_def("fleet_refresh").execute_in_process(
-    instance=dg.DagsterInstance.get(), raise_on_error=False,
+    instance=instance, raise_on_error=False,
     run_config={{"loggers": {{"console": {{"config": {{"log_level": "ERROR"}}}}}}}},
     tags={{"dagster/asset_partition_range_start": {first.isoformat()!r},
           "dagster/asset_partition_range_end": {last.isoformat()!r}}})
-print("RESULT", result.success, time.perf_counter() - t0)
+seconds = time.perf_counter() - t0
+steps = {{s.step_key: s.end_time - s.start_time for s in instance.get_run_step_stats(result.run_id)}}
+print("STEPS", json.dumps(steps))
+print("RESULT", result.success, seconds)
 """
     proc = subprocess.run(
         [sys.executable, "-W", "ignore", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
     )
+    steps = {}
     for line in proc.stdout.splitlines():
+        if line.startswith("STEPS"):
+            steps = json.loads(line.split(" ", 1)[1])
         if line.startswith("RESULT"):
             _, ok, secs = line.split()
-            return ok == "True", float(secs), "" if ok == "True" else proc.stderr[-3000:]
+            return ok == "True", float(secs), "" if ok == "True" else proc.stderr[-3000:], steps
     raise RuntimeError(f"run failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+
+
+def layer_of(step_key: str) -> str:
+    """The graph's layer a step belongs to, from its key (`saj_raw`, `saj__stg_plants`, `conformed__samples`,
+    `plant_energy_hourly`)."""
+    if "raw" in step_key:
+        return "raw"
+    if "__stg_" in step_key:
+        return "staging"
+    return "conformed" if step_key.startswith("conformed__") else "marts"
+
+
+def breakdown(seconds: float, steps: dict[str, float]) -> dict[str, float]:
+    """Where a run's seconds went: each layer's steps, and what no step accounts for (the run's start and end)."""
+    layers = {layer: 0.0 for layer in ("raw", "staging", "conformed", "marts")}
+    for key, secs in steps.items():
+        layers[layer_of(key)] += secs
+    layers["outside steps"] = seconds - sum(layers.values())
+    return {k: round(v, 1) for k, v in layers.items()}
 
 
 def environment(sim: Simulator, work: Path, start: date) -> dict:
@@ -185,7 +213,7 @@ def environment(sim: Simulator, work: Path, start: date) -> dict:
     }
 
 
-def report(case: str, sim: Simulator, seconds: float, needed: dict[str, int]) -> dict:
+def report(case: str, sim: Simulator, seconds: float, needed: dict[str, int], steps: dict[str, float]) -> dict:
     st = sim.get("/stats")
     floors = floor_seconds(needed)
     floor = max(floors.values())
@@ -210,6 +238,8 @@ def report(case: str, sim: Simulator, seconds: float, needed: dict[str, int]) ->
         f"requests {requests}, rejected for rate {rejected} ({100 * rejected / max(requests, 1):.2f} %), "
         f"tokens issued {st['tokens_issued']}"
     )
+    layers = breakdown(seconds, steps)
+    print(f"seconds by layer ({len(steps)} steps): " + ", ".join(f"{k} {v}" for k, v in layers.items()))
     ratio = seconds / floor
     print(f"{case}: measured {seconds:.1f} s, floor {floor:.1f} s, ratio {ratio:.2f}")
     return {
@@ -220,6 +250,8 @@ def report(case: str, sim: Simulator, seconds: float, needed: dict[str, int]) ->
         "requests": requests,
         "rejected": rejected,
         "tokens_issued": st["tokens_issued"],
+        "seconds_by_layer": layers,
+        "seconds_by_step": {k: round(v, 2) for k, v in sorted(steps.items(), key=lambda kv: -kv[1])},
     }
 
 
@@ -232,7 +264,7 @@ def run_case(case: str, plants: int, devices: int | None, seed: int) -> dict:
         if case == "intraday":
             days = local_days(fleet)
             env = environment(sim, work, days[0] - timedelta(days=1))
-            ok, warm, err = run_graph(env, days[0], days[-1])  # the tick before: snapshot, alarms landed
+            ok, _, err, _ = run_graph(env, days[0], days[-1])  # the tick before: snapshot, alarms landed
             assert ok, err
         else:
             days = [NOW.date() - timedelta(days=2)]
@@ -254,9 +286,9 @@ def run_case(case: str, plants: int, devices: int | None, seed: int) -> dict:
         for page in ("developer/plant/page", "developer/device/page"):  # once per run, whatever the range
             needed[page] = math.ceil(needed[page] / len(days))
         sim.reset()
-        ok, seconds, err = run_graph(env, days[0], days[-1])
+        ok, seconds, err, steps = run_graph(env, days[0], days[-1])
         assert ok, err
-        out = report(case, sim, seconds, needed)
+        out = report(case, sim, seconds, needed, steps)
         out.update(
             days=[d.isoformat() for d in days],
             plants=len(fleet["plants"]),
